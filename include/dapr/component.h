@@ -1,0 +1,113 @@
+/*
+ * libdapr — components: one vtable per kind, registered under Dapr's type
+ * string ("state.redis") and version ("v1"). Built-in components use exactly
+ * this interface, so a user-defined component is indistinguishable from one.
+ */
+#ifndef DAPR_COMPONENT_H
+#define DAPR_COMPONENT_H
+
+#include "common.h"
+#include "state.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uv_loop_s;
+
+/* A loaded component instance. Owned by the runtime. */
+typedef struct dapr_component dapr_component_t;
+
+/* ---------------------------------------------------------------------
+ * Metadata table: `spec.metadata` entries are parsed into typed fields of the
+ * component's private data by rows of this table (names match
+ * case-insensitively, as Dapr's). Unknown names are ignored.
+ * ------------------------------------------------------------------- */
+typedef enum dapr_md_type {
+    DAPR_MD_STRING,   /* char *, owned by the runtime, freed after close */
+    DAPR_MD_INT,      /* int64_t */
+    DAPR_MD_BOOL,     /* bool; Go strconv.ParseBool spellings */
+    DAPR_MD_DURATION, /* int64_t milliseconds; Go duration ("5s") or plain seconds */
+    DAPR_MD_QUANTITY  /* int64_t bytes; "4Mi", "512Ki", "1000" */
+} dapr_md_type_t;
+
+typedef struct dapr_md_field {
+    const char *name;       /* metadata key, e.g. "redisHost" */
+    dapr_md_type_t type;
+    const char *def;        /* default in the same text form, or NULL */
+    size_t offset;          /* offsetof() into the private data */
+    /* Optional check on the parsed field; return NULL if fine, else a
+     * static reason text. */
+    const char *(*validate)(const void *field);
+    bool required;
+} dapr_md_field_t;
+
+/* Completion of an asynchronous init or close; status DAPR_OK or DAPR_E*,
+ * detail a message (may be NULL), borrowed. */
+typedef void (*dapr_component_done_cb)(dapr_component_t *c, int status, const char *detail);
+
+/* ---------------------------------------------------------------------
+ * Accessors a component uses on itself.
+ * ------------------------------------------------------------------- */
+/* The private data of vtable->priv_size bytes, zeroed before metadata parsing. */
+DAPR_EXTERN void *dapr_component_priv(dapr_component_t *c);
+DAPR_EXTERN const char *dapr_component_name(const dapr_component_t *c);
+DAPR_EXTERN struct uv_loop_s *dapr_component_loop(const dapr_component_t *c);
+/* Raw metadata value by name (case-insensitive), or NULL. Borrowed. */
+DAPR_EXTERN const char *dapr_component_metadata(const dapr_component_t *c, const char *name);
+/* The app id of the runtime that loaded the component ("" if none). */
+DAPR_EXTERN const char *dapr_component_app_id(const dapr_component_t *c);
+/* Log through the runtime's logger with scope dapr.contrib.<type>. */
+DAPR_EXTERN void dapr_component_log(const dapr_component_t *c, dapr_log_level_t level,
+                                    const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------------
+ * State stores.
+ * ------------------------------------------------------------------- */
+enum {
+    DAPR_STATE_FEATURE_ETAG = 1u << 0,
+    DAPR_STATE_FEATURE_TRANSACTIONAL = 1u << 1,
+    DAPR_STATE_FEATURE_QUERY = 1u << 2,
+    DAPR_STATE_FEATURE_TTL = 1u << 3,
+    DAPR_STATE_FEATURE_DELETE_WITH_PREFIX = 1u << 4
+};
+
+typedef struct dapr_state_store_vtable {
+    const char *type;     /* "state.redis" */
+    const char *version;  /* "v1" */
+    uint32_t features;    /* DAPR_STATE_FEATURE_* */
+    size_t priv_size;
+    const dapr_md_field_t *md_fields;
+    size_t n_md_fields;
+    /* Max operations in one transaction; 0 = unlimited. */
+    size_t max_tx_ops;
+
+    /* Start the component (connect...). Return DAPR_OK and call done exactly
+     * once, or return an error and never call done. */
+    int (*init)(dapr_component_t *c, dapr_component_done_cb done);
+    /* Release everything; done is called exactly once (may be NULL-safe
+     * synchronous). Pending operations complete with DAPR_ECLOSED first. */
+    void (*close)(dapr_component_t *c, dapr_component_done_cb done);
+
+    int (*get)(dapr_component_t *c, const dapr_state_key_t *key, dapr_state_get_cb cb,
+               void *data);
+    int (*set)(dapr_component_t *c, const dapr_state_item_t *item, dapr_state_done_cb cb,
+               void *data);
+    int (*del)(dapr_component_t *c, const dapr_state_key_t *key, dapr_state_done_cb cb,
+               void *data);
+    /* Optional (DAPR_STATE_FEATURE_TRANSACTIONAL): all operations apply, in
+     * order, or none does. */
+    int (*multi)(dapr_component_t *c, const dapr_state_op_t *ops, size_t n_ops,
+                 const dapr_kv_t *metadata, size_t n_metadata, dapr_state_done_cb cb, void *data);
+} dapr_state_store_vtable_t;
+
+/* Register a state store type, process-wide. The vtable is borrowed and must
+ * outlive every runtime (normally a static const). Errors: DAPR_EINVAL
+ * (missing type/version/ops), DAPR_EEXIST (type+version taken), DAPR_ENOMEM. */
+DAPR_EXTERN int dapr_register_state_store(const dapr_state_store_vtable_t *vt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+/* The component-type registry (the only process-wide mutable state) and
+ * component instances. */
+#ifndef DAPR_COMPONENTS_REGISTRY_H
+#define DAPR_COMPONENTS_REGISTRY_H
+
+#include <uv.h>
+
+#include "core/log.h"
+#include "dapr/component.h"
+
+typedef enum dapr__component_kind {
+    DAPR__KIND_STATE = 1
+} dapr__component_kind_t;
+
+/* Key prefix strategies of state stores (spec §2). */
+typedef enum dapr__key_prefix {
+    DAPR__PREFIX_APPID = 0,
+    DAPR__PREFIX_NAME,
+    DAPR__PREFIX_NAMESPACE,
+    DAPR__PREFIX_NONE,
+    DAPR__PREFIX_CUSTOM
+} dapr__key_prefix_t;
+
+struct dapr_component {
+    dapr__component_kind_t kind;
+    const dapr_state_store_vtable_t *state_vt;
+    char *name;
+    char *type;
+    char *version;
+    dapr_kv_t *md; /* expanded metadata; strings owned */
+    size_t n_md;
+    void *priv;
+    uv_loop_t *loop;
+    const dapr__logger_t *log;
+    char *app_id;
+    char *scope; /* "dapr.contrib.state.redis" */
+
+    /* state stores: settings from the common metadata */
+    dapr__key_prefix_t prefix_mode;
+    char *prefix_custom; /* the literal prefix for CUSTOM, or NAMESPACE.appid */
+    bool actor_state_store;
+
+    bool initialised;
+    bool closing;
+    void *user; /* runtime's slot */
+};
+
+/* Register the built-in component types once (idempotent, thread-safe). */
+void dapr__registry_init(void);
+/* Find a state store vtable by type and version ("v1" when NULL). */
+const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const char *version);
+/* Kind of a type string by its prefix ("state." ...); 0 if unknown. */
+dapr__component_kind_t dapr__registry_kind_of(const char *type);
+
+/* Make a component instance: copy name/type/version and metadata, allocate
+ * private data and parse the metadata table into it. Does not call init.
+ * On failure returns DAPR_E* and writes "component <name>: metadata <key>:
+ * <problem>" into err. `lg` and `app_id` are borrowed for the component's
+ * lifetime (lg) / copied (app_id). */
+int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
+                        const char *app_id, const char *ns, const char *name, const char *type,
+                        const char *version, const dapr_kv_t *md, size_t n_md, char *err,
+                        size_t errlen);
+/* Free an instance (after its close completed, or if init never ran). */
+void dapr__component_free(dapr_component_t *c);
+
+/* Metadata table helpers, usable on their own (unit tests). */
+int dapr__md_parse(const dapr_md_field_t *f, size_t n, const dapr_kv_t *md, size_t n_md,
+                   void *priv, char *err, size_t errlen);
+void dapr__md_free(const dapr_md_field_t *f, size_t n, void *priv);
+
+#endif

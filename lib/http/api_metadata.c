@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int dapr__placeholder_api_metadata_t;
