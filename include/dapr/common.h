@@ -54,7 +54,8 @@ extern "C" {
     X(EIO, -14, "i/o error")                                                  \
     X(ESTATE, -15, "invalid state for this call")                             \
     X(EPARSE, -16, "malformed input")                                         \
-    X(EDENIED, -17, "permission denied")
+    X(EDENIED, -17, "permission denied")                                      \
+    X(EAGAIN, -18, "try again later")
 
 enum {
 #define DAPR__ERRNO_ENUM(name, val, text) DAPR_##name = (val),

@@ -42,6 +42,7 @@ struct dapr_component {
 
     bool initialised;
     bool closing;
+    bool init_timed_out;
     void *user; /* runtime's slot */
 };
 

@@ -112,7 +112,13 @@ int dapr__buf_json_str(dapr__buf_t *b, const char *s, size_t n, int html)
     return b->oom ? DAPR_ENOMEM : 0;
 }
 
-int dapr__buf_cstr(dapr__buf_t *b) { return dapr__buf_reserve(b, 0); }
+int dapr__buf_cstr(dapr__buf_t *b)
+{
+    if (dapr__buf_reserve(b, 0))
+        return DAPR_ENOMEM;
+    b->data[b->len] = '\0';
+    return 0;
+}
 
 char *dapr__buf_steal(dapr__buf_t *b, size_t *len)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "pbwire.h"
 
 static const dapr__errdef_t defs[] = {
 #define DAPR__ERRCAT_ROW(id, code, http, grpc, reason, rtype) {code, http, grpc, reason, rtype},
@@ -134,6 +135,49 @@ int dapr__apierr_json(const dapr__apierr_t *e, dapr__buf_t *b)
     }
     dapr__buf_putc(b, '}');
     return b->oom ? DAPR_ENOMEM : 0;
+}
+
+static void any(dapr__buf_t *out, const char *type, const dapr__buf_t *msg)
+{
+    dapr__buf_t a = DAPR__BUF_INIT;
+    dapr__pb_str(&a, 1, type);
+    dapr__pb_bytes(&a, 2, msg->data ? msg->data : "", msg->len);
+    dapr__pb_bytes(out, 3, a.data ? a.data : "", a.len);
+    if (a.oom || msg->oom)
+        out->oom = 1;
+    dapr__buf_free(&a);
+}
+
+int dapr__apierr_status_pb(const dapr__apierr_t *e, dapr__buf_t *out)
+{
+    const dapr__errdef_t *d = dapr__errdef(e->id);
+    dapr__pb_uint(out, 1, (uint64_t)d->grpc);
+    dapr__pb_str(out, 2, e->message);
+    if (!d->reason)
+        return out->oom ? DAPR_ENOMEM : 0;
+    dapr__buf_t m = DAPR__BUF_INIT;
+    if (d->resource_type && e->resource_name) {
+        dapr__pb_str(&m, 1, d->resource_type);
+        dapr__pb_str(&m, 2, e->resource_name);
+        any(out, "type.googleapis.com/google.rpc.ResourceInfo", &m);
+        dapr__buf_reset(&m);
+    }
+    dapr__pb_str(&m, 1, d->reason);
+    dapr__pb_str(&m, 2, "dapr.io");
+    for (size_t i = 0; i < e->n_md; i++)
+        dapr__pb_map_entry(&m, 3, e->md_key[i], e->md_val[i]);
+    any(out, "type.googleapis.com/google.rpc.ErrorInfo", &m);
+    dapr__buf_reset(&m);
+    if (e->violation_field) {
+        dapr__buf_t v = DAPR__BUF_INIT;
+        dapr__pb_str(&v, 1, e->violation_field);
+        dapr__pb_str(&v, 2, e->violation_desc);
+        dapr__pb_bytes(&m, 1, v.data ? v.data : "", v.len);
+        dapr__buf_free(&v);
+        any(out, "type.googleapis.com/google.rpc.BadRequest", &m);
+    }
+    dapr__buf_free(&m);
+    return out->oom ? DAPR_ENOMEM : 0;
 }
 
 int dapr__errno_grpc(int code)

@@ -59,7 +59,7 @@ enum {
     X(STATE_TRANSACTION, "ERR_STATE_TRANSACTION", 500, 13, NULL, NULL)                         \
     X(STATE_TRANSACTION_ETAG_MISMATCH, "ERR_STATE_TRANSACTION", 409, 10, NULL, NULL)           \
     X(STATE_TRANSACTION_ETAG_INVALID, "ERR_STATE_TRANSACTION", 400, 3, NULL, NULL)             \
-    X(STATE_OP_NOT_SUPPORTED, "ERR_NOT_SUPPORTED_STATE_OPERATION", 400, 3, NULL, NULL)         \
+    X(STATE_OP_NOT_SUPPORTED, "ERR_NOT_SUPPORTED_STATE_OPERATION", 400, 12, NULL, NULL)         \
     X(STATE_TX_NOT_SUPPORTED, "ERR_STATE_STORE_NOT_SUPPORTED", 500, 12,                        \
       "DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED", "state")                                        \
     X(STATE_TOO_MANY_TRANSACTIONS, "ERR_STATE_STORE_TOO_MANY_TRANSACTIONS", 400, 3,            \
@@ -113,6 +113,11 @@ void dapr__apierr_free(dapr__apierr_t *e);
 
 /* {"errorCode":..,"message":..[,"details":[...]]} */
 int dapr__apierr_json(const dapr__apierr_t *e, dapr__buf_t *out);
+
+/* google.rpc.Status{code, message, details} as Dapr sends it in
+ * grpc-status-details-bin (ResourceInfo, ErrorInfo, BadRequest in that
+ * order; legacy errors carry no details). */
+int dapr__apierr_status_pb(const dapr__apierr_t *e, dapr__buf_t *out);
 
 /* Map a DAPR_E* code to an HTTP status and gRPC code for generic errors. */
 int dapr__errno_grpc(int code);

@@ -118,7 +118,8 @@ int dapr__json_go_encode(const json_t *v, dapr__buf_t *out)
         const char *k;
         json_t *val;
         json_object_foreach((json_t *)v, k, val) keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), cmp_keys);
+        if (n)
+            qsort(keys, n, sizeof(*keys), cmp_keys);
         dapr__buf_putc(out, '{');
         int rc = 0;
         for (i = 0; i < n && !rc; i++) {

@@ -1,2 +1,396 @@
-/* placeholder: being written */
-typedef int dapr__placeholder_router_t;
+/* The HTTP API's route table and dispatch (spec §0.1, §0.2): token check on
+ * the cleaned path, path parameters unescaped, unknown routes falling back to
+ * service invocation. */
+#include "router.h"
+
+#include <stdarg.h>
+#include <strings.h>
+#include <string.h>
+
+#include "core/strutil.h"
+#include "runtime/runtime_int.h"
+
+enum {
+    M_GET = 1 << 0,
+    M_POST = 1 << 1,
+    M_PUT = 1 << 2,
+    M_DELETE = 1 << 3,
+    M_ANY = 0xff
+};
+
+typedef void (*handler_fn)(dapr_runtime_t *rt, dapr__http_req_t *req);
+
+typedef struct route {
+    unsigned methods;
+    const char *pattern; /* literal segments; "*" = one parameter */
+    handler_fn fn;
+    const char *unimplemented; /* building block not implemented yet */
+} route_t;
+
+static void unimplemented(dapr_runtime_t *rt, dapr__http_req_t *req);
+static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req);
+
+/* Order matters only between a literal and a parameter at the same depth:
+ * the first match wins, so literals come first. */
+static const route_t routes[] = {
+    {M_POST | M_PUT, "/v1.0/state/*/bulk", dapr__http_state_bulk, NULL},
+    {M_POST | M_PUT, "/v1.0/state/*/transaction", dapr__http_state_transaction, NULL},
+    {M_POST | M_PUT, "/v1.0/state/*", dapr__http_state_save, NULL},
+    {M_GET, "/v1.0/state/*/*", dapr__http_state_get, NULL},
+    {M_DELETE, "/v1.0/state/*/*", dapr__http_state_delete, NULL},
+    {M_POST | M_PUT, "/v1.0-alpha1/state/*/query", dapr__http_state_query, NULL},
+    {M_GET, "/v1.0/metadata", dapr__http_metadata_get, NULL},
+    {M_PUT, "/v1.0/metadata/*", dapr__http_metadata_put, NULL},
+    {M_GET, "/v1.0/healthz", dapr__http_healthz, NULL},
+    {M_GET, "/v1.0/healthz/outbound", dapr__http_healthz_outbound, NULL},
+    {M_POST, "/v1.0/shutdown", dapr__http_shutdown, NULL},
+    /* Building blocks that arrive with later issues: a clear 501 rather
+     * than a misleading invocation fallback. */
+    {M_ANY, "/v1.0/publish/**", unimplemented, "pub/sub"},
+    {M_ANY, "/v1.0-alpha1/publish/**", unimplemented, "pub/sub"},
+    {M_ANY, "/v1.0/bindings/**", unimplemented, "bindings"},
+    {M_ANY, "/v1.0/secrets/**", unimplemented, "secrets"},
+    {M_ANY, "/v1.0/actors/**", unimplemented, "actors"},
+    {M_ANY, "/v1.0/configuration/**", unimplemented, "configuration"},
+    {M_ANY, "/v1.0-alpha1/configuration/**", unimplemented, "configuration"},
+    {M_ANY, "/v1.0-alpha1/lock/**", unimplemented, "distributed lock"},
+    {M_ANY, "/v1.0-alpha1/unlock/**", unimplemented, "distributed lock"},
+    {M_ANY, "/v1.0/workflows/**", unimplemented, "workflows"},
+    {M_ANY, "/v1.0-alpha1/workflows/**", unimplemented, "workflows"},
+    {M_ANY, "/v1.0-beta1/workflows/**", unimplemented, "workflows"},
+    {M_ANY, "/v1.0-alpha1/jobs/**", unimplemented, "jobs"},
+    {M_ANY, "/v1.0-alpha1/crypto/**", unimplemented, "cryptography"},
+    {M_ANY, "/v1.0-alpha1/subtlecrypto/**", unimplemented, "cryptography"},
+    {M_ANY, "/v1.0-alpha1/conversation/**", unimplemented, "conversation"},
+    {M_ANY, "/v1.0-alpha2/conversation/**", unimplemented, "conversation"},
+    {M_ANY, "/v1.0/invoke/**", invoke_route, NULL},
+};
+
+static unsigned method_bit(const char *m)
+{
+    if (!strcmp(m, "GET"))
+        return M_GET;
+    if (!strcmp(m, "POST"))
+        return M_POST;
+    if (!strcmp(m, "PUT"))
+        return M_PUT;
+    if (!strcmp(m, "DELETE"))
+        return M_DELETE;
+    return 1 << 7;
+}
+
+/* Match a cleaned path against a pattern; "*" takes one segment into
+ * req->params (unescaped), a trailing "**" takes the rest. Returns 1 on a
+ * match, 0 on none, -1 on a bad escape in a parameter. */
+static int match(const char *pat, const char *path, dapr__http_req_t *req)
+{
+    req->n_params = 0;
+    while (*pat && *path) {
+        if (pat[0] == '*' && pat[1] == '*')
+            return 1;
+        if (*pat == '*') {
+            const char *e = strchr(path, '/');
+            size_t len = e ? (size_t)(e - path) : strlen(path);
+            if (!len || req->n_params == DAPR__HTTP_MAX_PARAMS)
+                return 0;
+            char *p = dapr__pool_alloc(&req->pool, len + 1);
+            if (!p || dapr__url_unescape(path, len, p, false) < 0)
+                return -1;
+            req->params[req->n_params++] = p;
+            pat++;
+            path += len;
+            continue;
+        }
+        if (*pat != *path)
+            return 0;
+        pat++;
+        path++;
+    }
+    return !*pat && !*path;
+}
+
+/* ---------------------------------------------------------------------
+ * Shared response helpers
+ * ------------------------------------------------------------------- */
+
+static const dapr__http_hdr_t json_hdr[] = {{"Content-Type", "application/json"}};
+
+void dapr__http_send_json(dapr__http_req_t *req, int status, dapr__buf_t *body)
+{
+    if (body->oom) {
+        dapr__buf_free(body);
+        static const char m[] = "{\"errorCode\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}";
+        dapr__http_respond(req, 500, json_hdr, 1, m, sizeof(m) - 1);
+        return;
+    }
+    dapr__http_respond_buf(req, status, json_hdr, 1, body);
+}
+
+void dapr__http_send_empty(dapr__http_req_t *req, int status)
+{
+    dapr__http_respond(req, status, NULL, 0, NULL, 0);
+}
+
+void dapr__http_send_error(dapr__http_req_t *req, const dapr__apierr_t *err)
+{
+    dapr__buf_t b = DAPR__BUF_INIT;
+    if (!err) {
+        static const char m[] = "{\"errorCode\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}";
+        dapr__http_respond(req, 500, json_hdr, 1, m, sizeof(m) - 1);
+        return;
+    }
+    dapr__apierr_json(err, &b);
+    dapr__http_send_json(req, dapr__errdef(err->id)->http, &b);
+}
+
+void dapr__http_send_errorf(dapr__http_req_t *req, dapr__errid_t id, const char *fmt, ...)
+{
+    dapr__buf_t m = DAPR__BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    dapr__buf_vprintf(&m, fmt, ap);
+    va_end(ap);
+    dapr__apierr_t *e = m.oom ? NULL : dapr__apierr_new(id, "%s", m.data ? m.data : "");
+    dapr__buf_free(&m);
+    dapr__http_send_error(req, e);
+    dapr__apierr_free(e);
+}
+
+/* ---------------------------------------------------------------------
+ * Query string
+ * ------------------------------------------------------------------- */
+
+typedef void (*query_fn)(void *ud, const char *k, size_t kl, const char *v, size_t vl);
+
+static void query_each(const char *q, query_fn fn, void *ud)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t kl = eq ? (size_t)(eq - q) : len;
+        if (kl)
+            fn(ud, q, kl, eq ? eq + 1 : q + len, eq ? len - kl - 1 : 0);
+        q += len + (amp ? 1 : 0);
+    }
+}
+
+static char *unescape_query(dapr__pool_t *pool, const char *s, size_t n)
+{
+    char *o = dapr__pool_alloc(pool, n + 1);
+    if (o && dapr__url_unescape(s, n, o, true) < 0)
+        return NULL;
+    return o;
+}
+
+typedef struct md_acc {
+    dapr__http_req_t *req;
+    dapr_kv_t *kv;
+    size_t n, cap;
+} md_acc_t;
+
+static void md_collect(void *ud, const char *k, size_t kl, const char *v, size_t vl)
+{
+    md_acc_t *a = ud;
+    char *key = unescape_query(&a->req->pool, k, kl);
+    if (!key || strncmp(key, "metadata.", 9) || !key[9])
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        if (!strcmp(a->kv[i].key, key + 9))
+            return; /* first value only, as Go's url.Values.Get */
+    char *val = unescape_query(&a->req->pool, v, vl);
+    if (!val)
+        return;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 8;
+        dapr_kv_t *nk = dapr__pool_alloc(&a->req->pool, nc * sizeof(*nk));
+        if (!nk)
+            return;
+        if (a->n)
+            memcpy(nk, a->kv, a->n * sizeof(*nk));
+        a->kv = nk;
+        a->cap = nc;
+    }
+    a->kv[a->n++] = (dapr_kv_t){key + 9, val};
+}
+
+dapr__md_t dapr__http_query_md(dapr__http_req_t *req)
+{
+    md_acc_t a = {req, NULL, 0, 0};
+    query_each(req->query, md_collect, &a);
+    return (dapr__md_t){a.kv, a.n};
+}
+
+typedef struct q_get {
+    dapr__http_req_t *req;
+    const char *name;
+    const char *val;
+} q_get_t;
+
+static void q_find(void *ud, const char *k, size_t kl, const char *v, size_t vl)
+{
+    q_get_t *g = ud;
+    if (g->val)
+        return;
+    char *key = unescape_query(&g->req->pool, k, kl);
+    if (key && !strcmp(key, g->name))
+        g->val = unescape_query(&g->req->pool, v, vl);
+}
+
+const char *dapr__http_query_get(dapr__http_req_t *req, const char *name)
+{
+    q_get_t g = {req, name, NULL};
+    query_each(req->query, q_find, &g);
+    return g.val;
+}
+
+/* ---------------------------------------------------------------------
+ * Dispatch
+ * ------------------------------------------------------------------- */
+
+static void unimplemented(dapr_runtime_t *rt, dapr__http_req_t *req)
+{
+    const route_t *r = req->route;
+    dapr__http_send_errorf(req, DAPR_ERR_API_UNIMPLEMENTED,
+                           "the %s API is not implemented yet in libdapr %s", r->unimplemented,
+                           dapr_version());
+}
+
+/* Service invocation arrives with a later issue; say so plainly. */
+static void invoke_to(dapr__http_req_t *req, const char *app_id)
+{
+    dapr__http_send_errorf(req, DAPR_ERR_DIRECT_INVOKE,
+                           "failed to invoke, id: %s, err: service invocation is not implemented "
+                           "yet in libdapr %s", app_id, dapr_version());
+}
+
+static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req)
+{
+    /* /v1.0/invoke/{appId}/method/{method...}: appId up to the first /method/ */
+    const char *p = req->path + strlen("/v1.0/invoke/");
+    const char *m = strstr(p, "/method/");
+    const char *hdr = dapr__http_req_header(req, "dapr-app-id");
+    if (hdr && *hdr) {
+        invoke_to(req, hdr);
+        return;
+    }
+    if (!m || m == p) {
+        dapr__http_send_errorf(req, DAPR_ERR_DIRECT_INVOKE_NO_APPID,
+                               "failed getting app id either from the URL path or the header "
+                               "dapr-app-id");
+        return;
+    }
+    char *id = dapr__pool_alloc(&req->pool, (size_t)(m - p) + 1);
+    if (!id || dapr__url_unescape(p, (size_t)(m - p), id, false) < 0) {
+        dapr__http_respond(req, 400, NULL, 0, "bad escape in path", 18);
+        return;
+    }
+    invoke_to(req, id);
+}
+
+/* dapr-app-id from the header or from Basic auth "dapr-app-id:<id>". */
+static const char *fallback_app_id(dapr__http_req_t *req)
+{
+    const char *h = dapr__http_req_header(req, "dapr-app-id");
+    if (h && *h)
+        return h;
+    const char *a = dapr__http_req_header(req, "authorization");
+    if (!a || strncasecmp(a, "basic ", 6))
+        return NULL;
+    /* decode base64 of "dapr-app-id:<id>" */
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *s = a + 6;
+    size_t n = strlen(s);
+    char *out = dapr__pool_alloc(&req->pool, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        const char *pos = strchr(tbl, s[i]);
+        if (!pos || !s[i])
+            return NULL;
+        acc = (acc << 6) | (unsigned)(pos - tbl);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = 0;
+    const char *colon = strchr(out, ':');
+    if (!colon || (size_t)(colon - out) != 11 || strncasecmp(out, "dapr-app-id", 11))
+        return NULL;
+    return colon[1] ? colon + 1 : NULL;
+}
+
+static void not_found(dapr_runtime_t *rt, dapr__http_req_t *req)
+{
+    const char *id = fallback_app_id(req);
+    if (id) {
+        invoke_to(req, id);
+        return;
+    }
+    dapr__http_send_errorf(req, DAPR_ERR_DIRECT_INVOKE_NO_APPID,
+                           "failed getting app id either from the URL path or the header "
+                           "dapr-app-id");
+}
+
+/* Constant-time comparison: the token must not leak through timing. */
+static bool token_ok(const char *got, const char *want)
+{
+    if (!got)
+        return false;
+    size_t gl = strlen(got), wl = strlen(want);
+    unsigned char d = gl != wl;
+    for (size_t i = 0; i < wl; i++)
+        d |= (unsigned char)(want[i] ^ (i < gl ? got[i] : 0));
+    return d == 0;
+}
+
+static bool token_exempt(const dapr__http_req_t *req)
+{
+    return !strcmp(req->method, "GET") &&
+           (!strcmp(req->path, "/v1.0/healthz") || !strcmp(req->path, "/v1.0/healthz/outbound"));
+}
+
+void dapr__http_dispatch(dapr__http_req_t *req, void *ud)
+{
+    dapr_runtime_t *rt = ud;
+    size_t plen = strlen(req->path);
+    char *clean = dapr__pool_alloc(&req->pool, plen + 2);
+    if (!clean) {
+        dapr__http_send_error(req, NULL);
+        return;
+    }
+    dapr__http_clean_path(req->path, plen, clean);
+    req->path = clean;
+    if (rt->opt.enable_api_logging)
+        DAPR_LOG(&rt->log, DAPR_LOG_INFO, "dapr.runtime.http-info", "HTTP API Called: %s %s",
+                 req->method, req->path);
+    if (rt->api_token && *rt->api_token && !token_exempt(req) &&
+        !token_ok(dapr__http_req_header(req, "dapr-api-token"), rt->api_token)) {
+        static const dapr__http_hdr_t h[] = {{"Content-Type", "text/plain; charset=utf-8"},
+                                             {"X-Content-Type-Options", "nosniff"}};
+        dapr__http_respond(req, 401, h, 2, "invalid api token\n", 18);
+        return;
+    }
+    unsigned mb = method_bit(req->method);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!(routes[i].methods & mb))
+            continue;
+        int m = match(routes[i].pattern, req->path, req);
+        if (m < 0) {
+            static const dapr__http_hdr_t h[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+            dapr__http_respond(req, 400, h, 1, "invalid URL escape in path\n", 27);
+            return;
+        }
+        if (m) {
+            req->route = &routes[i];
+            routes[i].fn(rt, req);
+            return;
+        }
+    }
+    not_found(rt, req);
+}

@@ -59,7 +59,6 @@ static const char *check_level(const dapr__options_t *o, const char *v)
 }
 
 #define INVOKE "service invocation (app channel) is not active yet"
-#define GRPC "the gRPC API is not active yet"
 #define ACTORS "actors are not active yet"
 #define SECURITY "mTLS and the control plane are not active yet"
 #define METRICS "metrics are not active yet"
@@ -75,7 +74,7 @@ static const opt_row rows[] = {
     {"app-max-concurrency", T_INT, "-1", O(app_max_concurrency), NULL, INVOKE, NULL,
      "Controls the concurrency level when forwarding requests to user code; -1 = unlimited"},
     {"dapr-http-port", T_PORT, "3500", O(dapr_http_port), NULL, NULL, NULL, "HTTP port for Dapr API to listen on"},
-    {"dapr-grpc-port", T_PORT, "50001", O(dapr_grpc_port), NULL, GRPC, NULL, "gRPC port for the Dapr API to listen on"},
+    {"dapr-grpc-port", T_PORT, "50001", O(dapr_grpc_port), NULL, NULL, NULL, "gRPC port for the Dapr API to listen on"},
     {"dapr-internal-grpc-port", T_PORT, "", O(dapr_internal_grpc_port), NULL, INVOKE, NULL,
      "gRPC port for the Dapr Internal API to listen on"},
     {"dapr-internal-grpc-listen-address", T_STR, "", O(dapr_internal_grpc_listen_address), NULL,
@@ -107,13 +106,13 @@ static const opt_row rows[] = {
     {"max-body-size", T_QUANTITY, "4Mi", O(max_body_size), NULL, NULL, NULL,
      "Max size of request body; a resource quantity such as 4Mi"},
     {"dapr-http-max-request-size", T_MB, "", O(max_body_size), NULL, NULL, "max-body-size",
-     "Max size of request body in MB (deprecated: use --max-body-size)"},
+     "Max size of request body in MB"},
     {"read-buffer-size", T_QUANTITY, "4Ki", O(read_buffer_size), NULL, NULL, NULL,
      "Max size of read buffer, i.e. of the request headers; a resource quantity"},
     {"dapr-http-read-buffer-size", T_KB, "", O(read_buffer_size), NULL, NULL, "read-buffer-size",
-     "Read buffer size in KB (deprecated: use --read-buffer-size)"},
+     "Read buffer size in KB"},
     {"app-ssl", T_APPSSL, "false", O(app_ssl), NULL, INVOKE, "app-protocol",
-     "Sets the URI scheme of the app to https (deprecated: use --app-protocol https/grpcs)"},
+     "Sets the URI scheme of the app to https"},
     {"unix-domain-socket", T_STR, "", O(unix_domain_socket), NULL, MISC, NULL,
      "Path to a unix domain socket dir mount"},
     {"enable-app-health-check", T_BOOL, "false", O(enable_app_health_check), NULL, INVOKE, NULL,

@@ -1,0 +1,187 @@
+/* Private to the HTTP/1.1 transport: server.c (server, listeners, accept,
+ * sans-I/O entry), server_conn.c (a connection's socket, timer, reading,
+ * writing, lifetime), server_parse.c (llhttp glue, limits, dispatch, CORS
+ * decisions) and server_respond.c (response heads, error replies).
+ *
+ * Lifetimes in one paragraph: a connection is freed only when (a) its libuv
+ * handles have closed (or, for a detached connection, its owner called
+ * detached_free), (b) no request of it is with the application and (c) no
+ * write of it is pending. Whichever of these ends last frees it, so a client
+ * that disappears while the application works leaves a "dead" connection
+ * whose request stays valid until dapr__http_respond. */
+#ifndef DAPR_HTTP_SERVER_INT_H
+#define DAPR_HTTP_SERVER_INT_H
+
+#include <llhttp.h>
+#include <time.h>
+
+#include "http/server.h"
+
+#define DAPR__HTTP_LOG_SCOPE "dapr.runtime.http"
+/* The shared read buffer of a server. */
+#define DAPR__HTTP_RBUF_SIZE (64 * 1024)
+
+typedef enum {
+    DAPR__HC_IDLE,    /* between requests: waiting for the first byte of a head */
+    DAPR__HC_HEAD,    /* reading the request line and headers */
+    DAPR__HC_BODY,    /* reading the body */
+    DAPR__HC_APP,     /* request handed to on_request, not answered yet */
+    DAPR__HC_CLOSING, /* no more requests: flush, shut down, linger, close */
+} dapr__http_conn_state_t;
+
+/* What the last llhttp pause was for. */
+enum { DAPR__HEV_NONE, DAPR__HEV_HEADERS, DAPR__HEV_MESSAGE };
+
+/* One queued response (or 100 Continue). Connections keep one spare so a
+ * keep-alive connection does not allocate per request. */
+typedef struct dapr__http_wreq {
+    uv_write_t req;
+    dapr__http_conn_t *conn;
+    dapr__buf_t head; /* status line + headers (+ small bodies, copied) */
+    char *body;       /* owned body bytes, freed once written */
+} dapr__http_wreq_t;
+
+/* Offsets of one header inside conn->head while the head is being read. */
+typedef struct dapr__http_hdr_off {
+    size_t name, name_len, value, value_len;
+} dapr__http_hdr_off_t;
+
+struct dapr__http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t shut;
+    uv_write_t errw; /* for the one transport error reply a connection can send */
+    llhttp_t parser;
+    dapr__http_server_t *s; /* NULL once the server is freed (orphaned connection) */
+    dapr__http_conn_t *prev, *next;
+    dapr__http_req_t req; /* reused for every request of the connection */
+    dapr__http_conn_state_t state;
+
+    /* lifetime (see the top of this file) */
+    bool detached;
+    bool closed;     /* handles closing/closed; for detached: no more I/O */
+    bool owner_gone; /* detached_free was called */
+    bool in_app;     /* req is with the application */
+    bool dead;       /* closed while in_app: respond only frees */
+    int closes_pending;
+    unsigned writes_pending;
+
+    /* input */
+    bool reading, peer_eof, wblocked, seen_bytes, lingering, err_sent;
+    int in_parse;
+    dapr__buf_t pend; /* bytes read but not parsed yet (pipelining, backpressure) */
+    size_t pend_off;
+    size_t linger_bytes;
+
+    /* request being parsed */
+    int ev;
+    int err_status;
+    const char *err_text;
+    bool keep_alive;
+    bool in_field;
+    uint32_t nreq;
+    dapr__buf_t head; /* url, names and values, each NUL-terminated */
+    dapr__http_hdr_off_t *hoff;
+    size_t n_hoff, cap_hoff;
+    size_t url_len, field_start, value_start;
+    size_t head_bytes;     /* raw head bytes before head_mark */
+    const char *head_mark; /* where head counting resumes in the current input */
+    size_t trailer_bytes;
+    char tail[2]; /* last two head bytes of the previous input piece */
+    char *body;
+    size_t body_len, body_cap;
+
+    /* CORS for the current request: 0 none, 1 "*", 2 echo cors_origin */
+    int cors;
+    const char *cors_origin;
+
+    /* timer: a lazily re-armed deadline (0 = none) */
+    uint64_t deadline, timer_due;
+    bool timer_armed;
+    size_t wq_mark; /* write queue size at the last timeout check */
+
+    dapr__http_wreq_t *wspare;
+    dapr__http_write_fn wfn;
+    void *wud;
+    char remote_ip[64];
+    char errbuf[400];
+};
+
+typedef struct dapr__http_listener {
+    uv_tcp_t tcp;
+    dapr__http_server_t *s;
+    struct dapr__http_listener *next;
+    bool closing;
+} dapr__http_listener_t;
+
+struct dapr__http_server {
+    uv_loop_t *loop;
+    const dapr__logger_t *log;
+    dapr__logger_t own_log;
+    size_t max_body, max_header;
+    uint64_t header_to, idle_to, body_to;
+    dapr__http_request_cb on_request;
+    void *ud;
+
+    /* CORS: off, any origin, or a list */
+    bool cors_on, cors_any;
+    char *origins_mem;
+    char **origins;
+    size_t n_origins;
+
+    dapr__http_listener_t *listeners;
+    size_t n_listeners; /* open or closing listener handles */
+    dapr__http_conn_t *conns; /* every connection not freed yet */
+    size_t n_net_conns;       /* of which socket-backed */
+    size_t inflight;
+
+    bool shutting, done_fired, kick_pending;
+    void (*done)(void *);
+    void *done_ud;
+    uv_timer_t kick; /* closed right away: makes `done` asynchronous */
+
+    /* accept-and-close when a connection cannot be allocated */
+    uv_tcp_t reject;
+    bool reject_busy;
+    dapr__http_listener_t *accept_stalled;
+
+    char *rbuf; /* shared read buffer: input is parsed or copied before returning */
+    time_t date_sec;
+    char date[48]; /* "Date: ...\r\n" */
+    size_t date_len;
+};
+
+/* server.c */
+void dapr__http_server_check_done(dapr__http_server_t *s);
+
+/* server_conn.c */
+dapr__http_conn_t *dapr__http_conn_new(dapr__http_server_t *s);
+void dapr__http_conn_accept(dapr__http_conn_t *c, uv_stream_t *listener);
+void dapr__http_conn_input(dapr__http_conn_t *c, const char *data, size_t len);
+void dapr__http_conn_set_deadline(dapr__http_conn_t *c, uint64_t ms);
+void dapr__http_conn_touch(dapr__http_conn_t *c);
+dapr__http_wreq_t *dapr__http_wreq_get(dapr__http_conn_t *c);
+void dapr__http_wreq_put(dapr__http_conn_t *c, dapr__http_wreq_t *w);
+/* Write iov (status line first). If `borrowed` the last buffer belongs to
+ * the caller: whatever of it cannot be written now is copied. */
+void dapr__http_conn_send(dapr__http_conn_t *c, dapr__http_wreq_t *w, uv_buf_t *iov, unsigned n,
+                          bool borrowed);
+void dapr__http_conn_send_raw(dapr__http_conn_t *c, const char *data, size_t len);
+void dapr__http_conn_finish(dapr__http_conn_t *c);
+void dapr__http_conn_close(dapr__http_conn_t *c);
+void dapr__http_conn_resume(dapr__http_conn_t *c);
+void dapr__http_conn_maybe_free(dapr__http_conn_t *c);
+bool dapr__http_conn_pending_input(const dapr__http_conn_t *c);
+
+/* server_parse.c */
+extern const llhttp_settings_t dapr__http_parser_settings;
+size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len);
+void dapr__http_conn_reset_request(dapr__http_conn_t *c);
+bool dapr__http_cors_allowed(const dapr__http_server_t *s, const char *origin);
+
+/* server_respond.c */
+void dapr__http_conn_error(dapr__http_conn_t *c, int status, const char *text);
+void dapr__http_reply(dapr__http_conn_t *c, int status, const dapr__http_hdr_t *hdrs,
+                      size_t n_hdrs, const void *body, size_t body_len, char *owned);
+
+#endif

@@ -1,0 +1,314 @@
+/* HTTP/1.1 server transport: responses.
+ *
+ * A response is one status line + header block built into the connection's
+ * spare write request, followed by the body: small borrowed bodies are
+ * appended to the head (one buffer), larger ones go as a second iovec
+ * (owned ones without a copy, borrowed ones copied only if the socket cannot
+ * take them at once). The server owns the framing headers: Content-Length,
+ * Transfer-Encoding, Connection and Keep-Alive given by the application are
+ * dropped, and so are headers with CR/LF in them (response splitting). */
+#include "server_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/strutil.h"
+
+/* Borrowed bodies up to this size are copied next to the head. */
+#define SMALL_BODY (16 * 1024)
+
+const char *dapr__http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 207: return "Multi-Status";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Requested Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Entity";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 511: return "Network Authentication Required";
+    default: return "Unknown";
+    }
+}
+
+/* "Date: ..." is formatted once per second (RFC 9110 §5.6.7 IMF-fixdate,
+ * written by hand: strftime's names follow the locale). */
+static void date_refresh(dapr__http_server_t *s)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    if (now == s->date_sec && s->date_len)
+        return;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int n = snprintf(s->date, sizeof(s->date), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                     days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+    s->date_len = n > 0 && (size_t)n < sizeof(s->date) ? (size_t)n : 0;
+    s->date_sec = now;
+}
+
+static bool framing_header(const char *name)
+{
+    return !dapr__strcasecmp(name, "Content-Length") ||
+           !dapr__strcasecmp(name, "Transfer-Encoding") ||
+           !dapr__strcasecmp(name, "Connection") || !dapr__strcasecmp(name, "Keep-Alive");
+}
+
+static bool header_ok(const dapr__http_hdr_t *h)
+{
+    return h->name && h->value && *h->name && !h->name[strcspn(h->name, "\r\n:")] &&
+           !h->value[strcspn(h->value, "\r\n")];
+}
+
+static void put(dapr__buf_t *b, const char *s, size_t n) { dapr__buf_append(b, s, n); }
+#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_str(dapr__buf_t *b, const char *s) { put(b, s, strlen(s)); }
+
+static void put_uint(dapr__buf_t *b, uint64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static bool no_content(int status) { return status < 200 || status == 204 || status == 304; }
+
+static int build_head(dapr__http_conn_t *c, dapr__buf_t *b, int status,
+                      const dapr__http_hdr_t *hdrs, size_t n, size_t body_len, bool close)
+{
+    char line[16] = "HTTP/1.1 000 ";
+    line[9] = (char)('0' + status / 100);
+    line[10] = (char)('0' + status / 10 % 10);
+    line[11] = (char)('0' + status % 10);
+    put(b, line, 13);
+    put_str(b, dapr__http_status_text(status));
+    PUT_LIT(b, "\r\n");
+    bool have_date = false;
+    for (size_t i = 0; i < n; i++) {
+        const dapr__http_hdr_t *h = &hdrs[i];
+        if (!header_ok(h) || framing_header(h->name))
+            continue;
+        have_date |= !dapr__strcasecmp(h->name, "Date");
+        put_str(b, h->name);
+        PUT_LIT(b, ": ");
+        put_str(b, h->value);
+        PUT_LIT(b, "\r\n");
+    }
+    if (!have_date) {
+        date_refresh(c->s);
+        put(b, c->s->date, c->s->date_len);
+    }
+    if (c->cors) {
+        PUT_LIT(b, "Access-Control-Allow-Origin: ");
+        put_str(b, c->cors == 1 ? "*" : c->cors_origin);
+        PUT_LIT(b, "\r\n");
+        if (c->cors == 2)
+            PUT_LIT(b, "Vary: Origin\r\n");
+    }
+    if (!no_content(status)) {
+        PUT_LIT(b, "Content-Length: ");
+        put_uint(b, body_len);
+        PUT_LIT(b, "\r\n");
+    }
+    if (close)
+        PUT_LIT(b, "Connection: close\r\n");
+    else if (c->req.http_minor == 0)
+        PUT_LIT(b, "Connection: keep-alive\r\n");
+    PUT_LIT(b, "\r\n");
+    return b->oom ? -1 : 0;
+}
+
+/* Send (once per connection) a plain-text error and close after it. */
+void dapr__http_conn_error(dapr__http_conn_t *c, int status, const char *text)
+{
+    if (c->closed || c->err_sent || !c->s) {
+        dapr__http_conn_finish(c);
+        return;
+    }
+    c->err_sent = true;
+    date_refresh(c->s);
+    int n = snprintf(c->errbuf, sizeof(c->errbuf),
+                     "HTTP/1.1 %d %s\r\n%.*sContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     status, dapr__http_status_text(status), (int)c->s->date_len, c->s->date,
+                     strlen(text), text);
+    if (n > 0 && (size_t)n < sizeof(c->errbuf))
+        dapr__http_conn_send_raw(c, c->errbuf, (size_t)n);
+    dapr__http_conn_finish(c);
+}
+
+/* The request is answered (or abandoned): recycle it and go on. */
+static void request_done(dapr__http_conn_t *c, bool close)
+{
+    if (c->in_app) {
+        c->in_app = false;
+        if (c->s)
+            c->s->inflight--;
+    }
+    dapr__http_conn_reset_request(c);
+    if (c->closed || c->owner_gone) {
+        dapr__http_conn_maybe_free(c);
+        return;
+    }
+    if (close) {
+        dapr__http_conn_finish(c);
+        return;
+    }
+    if (c->state == DAPR__HC_CLOSING)
+        return;
+    c->state = DAPR__HC_IDLE;
+    dapr__http_conn_set_deadline(c, c->s->idle_to);
+    /* Inside the parse loop (the handler answered synchronously) the loop
+     * itself goes on with the next pipelined request. */
+    if (!c->in_parse)
+        dapr__http_conn_resume(c);
+}
+
+void dapr__http_reply(dapr__http_conn_t *c, int status, const dapr__http_hdr_t *hdrs,
+                      size_t n_hdrs, const void *body, size_t body_len, char *owned)
+{
+    if (status < 100 || status > 999)
+        status = 500;
+    bool close = !c->req.keep_alive || c->s->shutting ||
+                 (c->peer_eof && !dapr__http_conn_pending_input(c));
+    bool bodyless = no_content(status) || c->req.method_id == HTTP_HEAD;
+    dapr__http_wreq_t *w = dapr__http_wreq_get(c);
+    if (!w || build_head(c, &w->head, status, hdrs, n_hdrs, body_len, close))
+        goto oom;
+    uv_buf_t iov[2];
+    unsigned niov = 1;
+    bool borrowed = false;
+    if (!bodyless && body_len) {
+        if (owned) {
+            w->body = owned;
+            owned = NULL;
+            iov[1] = uv_buf_init(w->body, (unsigned)body_len);
+            niov = 2;
+        } else if (body_len <= SMALL_BODY) {
+            if (dapr__buf_append(&w->head, body, body_len))
+                goto oom;
+        } else {
+            iov[1] = uv_buf_init((char *)body, (unsigned)body_len);
+            niov = 2;
+            borrowed = true;
+        }
+    }
+    dapr__free(owned);
+    iov[0] = uv_buf_init(w->head.data, (unsigned)w->head.len);
+    /* before request_done: hdrs and body may live in the request pool */
+    dapr__http_conn_send(c, w, iov, niov, borrowed);
+    request_done(c, close);
+    return;
+oom:
+    dapr__free(owned);
+    if (w)
+        dapr__http_wreq_put(c, w);
+    dapr__http_conn_error(c, 500, "out of memory\n");
+    request_done(c, true);
+}
+
+/* A request the application may answer: given to on_request, not yet
+ * answered. Anything else is a caller bug, ignored rather than crashing. */
+static bool answerable(const dapr__http_req_t *req)
+{
+    return req && req->conn && req->conn->in_app;
+}
+
+void dapr__http_respond(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                        size_t n_hdrs, const void *body, size_t body_len)
+{
+    if (!answerable(req))
+        return;
+    dapr__http_conn_t *c = req->conn;
+    if (c->dead || c->closed || !c->s) {
+        request_done(c, true); /* the client is gone: only free */
+        return;
+    }
+    if (!body)
+        body_len = 0;
+    dapr__http_reply(c, status, hdrs, n_hdrs, body, body_len, NULL);
+}
+
+void dapr__http_respond_buf(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                            size_t n_hdrs, dapr__buf_t *body)
+{
+    size_t len = 0;
+    bool oom = body && body->oom;
+    char *owned = body ? dapr__buf_steal(body, &len) : NULL;
+    if (!answerable(req)) {
+        dapr__free(owned);
+        return;
+    }
+    dapr__http_conn_t *c = req->conn;
+    if (c->dead || c->closed || !c->s) {
+        dapr__free(owned);
+        request_done(c, true);
+        return;
+    }
+    if (oom) {
+        /* the body is incomplete: better an error than a truncated reply */
+        dapr__free(owned);
+        static const char m[] = "out of memory\n";
+        dapr__http_reply(c, 500, NULL, 0, m, sizeof(m) - 1, NULL);
+        return;
+    }
+    if (!owned)
+        len = 0;
+    dapr__http_reply(c, status, hdrs, n_hdrs, NULL, len, owned);
+}

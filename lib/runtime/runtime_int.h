@@ -1,0 +1,75 @@
+/* The runtime handle's insides, shared by lib/runtime, lib/api and the
+ * transports' adapters. Embedders never see this. */
+#ifndef DAPR_RUNTIME_INT_H
+#define DAPR_RUNTIME_INT_H
+
+#include <uv.h>
+
+#include "components/registry.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "dapr/runtime.h"
+#include "options.h"
+
+struct dapr__http_server;
+struct dapr__grpc_server;
+
+typedef enum dapr__rt_state {
+    DAPR__RT_CREATED = 0,
+    DAPR__RT_STARTING,
+    DAPR__RT_RUNNING,
+    DAPR__RT_STOPPING,
+    DAPR__RT_STOPPED,
+    DAPR__RT_FAILED
+} dapr__rt_state_t;
+
+struct dapr_runtime {
+    uv_loop_t *loop;
+    uv_loop_t own_loop;
+    bool owns_loop;
+    dapr__options_t opt;
+    dapr__logger_t log;
+    dapr__rt_state_t state;
+    char last_error[1024];
+    char *namespace_; /* NAMESPACE env, or NULL */
+    char *api_token;  /* DAPR_API_TOKEN, or NULL */
+
+    /* components, in load order */
+    dapr_component_t **components;
+    size_t n_components;
+    size_t n_state_stores;
+    size_t pending_inits;
+    size_t late_inits; /* inits that timed out and have not reported yet */
+
+    /* servers */
+    struct dapr__http_server *http;
+    int http_port; /* bound port */
+    struct dapr__grpc_server *grpc;
+    int grpc_port;
+    size_t open_servers;
+    bool servers_closing;
+    void (*on_servers_closed)(struct dapr_runtime *rt);
+
+    /* metadata API: extended attributes (key → malloc'd value) */
+    dapr__map_t extended;
+    bool outbound_ready; /* components loaded + API servers up */
+    bool ready;          /* + app channel (none yet) */
+
+    uint64_t start_ms;
+    dapr_runtime_cb start_cb, stop_cb;
+    void *start_data, *stop_data;
+    dapr_shutdown_request_cb shutdown_cb;
+    void *shutdown_data;
+    size_t pending_closes;
+    uv_timer_t stop_timer;
+    bool stop_timer_live;
+};
+
+/* Find a loaded state store by name: 0, DAPR_ENOTFOUND (no such store) or
+ * DAPR_ESTATE (no state store configured at all). */
+int dapr__runtime_state_store(dapr_runtime_t *rt, const char *name, dapr_component_t **out);
+
+/* Ask for a graceful shutdown (POST /v1.0/shutdown), asynchronously. */
+void dapr__runtime_request_shutdown(dapr_runtime_t *rt);
+
+#endif
