@@ -14,6 +14,7 @@
  * submitted from the data provider once the queue is empty. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/errors.h"
@@ -62,6 +63,7 @@ static void call_free(dapr__grpc_call_t *c)
 {
     dapr__grpc_deframer_free(&c->rx);
     dapr__grpc_outq_free(&c->tx);
+    dapr__buf_free(&c->body);
     dapr__free(c->req_owned);
     dapr__pool_t pool = c->pool; /* the call itself lives in the pool */
     dapr__pool_destroy(&pool);
@@ -294,13 +296,18 @@ ssize_t dapr__grpc_call_read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, s
     if (!c)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t avail = dapr__grpc_outq_len(&c->tx);
-    if (avail == 0 && !c->trailers) {
+    if (avail == 0 && !c->trailers && !c->plain) {
         c->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
     size_t n = avail < len ? avail : len;
     if (n > 0)
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (c->plain) {
+        if (n == avail)
+            *flags |= NGHTTP2_DATA_FLAG_EOF; /* the whole body was queued at once */
+        return (ssize_t)n;
+    }
     if (n == avail && c->trailers) {
         *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
         if (nghttp2_submit_trailer(s, sid, c->trailers, c->n_trailers) != 0)
@@ -360,6 +367,90 @@ void *dapr__grpc_call_alloc(dapr__grpc_call_t *c, size_t n)
 void dapr__grpc_call_set_user(dapr__grpc_call_t *c, void *user) { c->user = user; }
 void *dapr__grpc_call_user(const dapr__grpc_call_t *c) { return c->user; }
 bool dapr__grpc_call_cancelled(const dapr__grpc_call_t *c) { return c->cancelled; }
+const char *dapr__grpc_call_http_method(const dapr__grpc_call_t *c)
+{
+    return c->http_method ? c->http_method : "";
+}
+
+void dapr__grpc_call_peer(const dapr__grpc_call_t *c, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    out[0] = '\0';
+    if (!c->conn || !c->conn->io.tcp ||
+        uv_tcp_getpeername(c->conn->io.tcp, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)&ss, out, outlen);
+    else if (ss.ss_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)&ss, out, outlen);
+}
+
+/* Headers HTTP/2 forbids in a response (RFC 9113 8.2.2) or that we set. */
+static bool plain_skip(const char *n)
+{
+    static const char *const skip[] = {"connection", "keep-alive", "proxy-connection",
+                                       "transfer-encoding", "upgrade", "content-length", "te"};
+    for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+        if (strcasecmp(n, skip[i]) == 0)
+            return true;
+    return false;
+}
+
+int dapr__grpc_call_respond_plain(dapr__grpc_call_t *c, int status, const char *const *hdrs,
+                                  size_t n_hdrs, const void *body, size_t len)
+{
+    if (c->finished)
+        return 0;
+    c->finished = true;
+    c->accepting = false;
+    int rc = 0;
+    if (c->conn && !c->cancelled && !c->wire_done) {
+        c->wire_done = true;
+        mark_dirty(c);
+        bool no_body = status < 200 || status == 204 || status == 304 ||
+                       (c->http_method && strcmp(c->http_method, "HEAD") == 0);
+        nghttp2_nv *v = dapr__pool_alloc(&c->pool, (n_hdrs + 2) * sizeof(*v));
+        char *code = dapr__pool_printf(&c->pool, "%d", status);
+        char *clen = dapr__pool_printf(&c->pool, "%zu", len);
+        size_t n = 0;
+        rc = v && code && clen ? 0 : DAPR_ENOMEM;
+        if (!rc) {
+            v[n++] = nv(":status", code, strlen(code), NGHTTP2_NV_FLAG_NO_COPY_NAME);
+            for (size_t i = 0; i < n_hdrs && !rc; i++) {
+                const char *hn = hdrs[2 * i], *hv = hdrs[2 * i + 1];
+                if (plain_skip(hn))
+                    continue;
+                size_t nl = strlen(hn);
+                char *lc = dapr__pool_alloc(&c->pool, nl + 1);
+                if (!lc) {
+                    rc = DAPR_ENOMEM;
+                    break;
+                }
+                for (size_t k = 0; k <= nl; k++)
+                    lc[k] = (char)((hn[k] >= 'A' && hn[k] <= 'Z') ? hn[k] + 32 : hn[k]);
+                v[n++] = nv(lc, hv, strlen(hv), NGHTTP2_NV_FLAG_NONE);
+            }
+            if (!rc && status >= 200 && status != 204 && status != 304)
+                v[n++] = nv("content-length", clen, strlen(clen), NGHTTP2_NV_FLAG_NO_COPY_NAME);
+        }
+        if (!rc && !no_body && len)
+            rc = dapr__grpc_outq_push_raw(&c->tx, body, len);
+        if (!rc) {
+            nghttp2_data_provider prd = {.source.ptr = c, .read_callback = dapr__grpc_call_read_cb};
+            int rv = nghttp2_submit_response(c->conn->io.h2, c->stream_id, v, n,
+                                             !no_body && len ? &prd : NULL);
+            if (rv != 0)
+                rc = DAPR_ENOMEM;
+            else
+                c->resp_started = true;
+        }
+        if (rc)
+            reset_stream(c);
+    }
+    dapr__grpc_call_maybe_free(c);
+    return rc;
+}
 
 size_t dapr__grpc_call_md(const dapr__grpc_call_t *c, const dapr__grpc_md_t **md)
 {

@@ -166,8 +166,27 @@ int dapr__grpc_outq_push(dapr__grpc_outq_t *q, const void *msg, size_t len)
     return 0;
 }
 
+int dapr__grpc_outq_push_raw(dapr__grpc_outq_t *q, const void *data, size_t len)
+{
+    if (len > SIZE_MAX / 2)
+        return DAPR_ETOOBIG;
+    if (q->head == q->tail)
+        q->head = q->tail = 0;
+    if (outq_room(q, len))
+        return DAPR_ENOMEM;
+    if (len)
+        memcpy(q->data + q->tail, data, len);
+    q->tail += len;
+    q->raw = true;
+    return 0;
+}
+
 void dapr__grpc_outq_consume(dapr__grpc_outq_t *q, size_t n)
 {
+    if (q->raw) {
+        q->head += n;
+        n = 0;
+    }
     while (n > 0) {
         if (q->msg_rem == 0)
             q->msg_rem = 5 + (size_t)be32(q->data + q->head + 1);

@@ -105,6 +105,14 @@ typedef struct dapr__grpc_server_config {
     /* After the final GOAWAY, calls still running this long are cancelled
      * and their connections closed. 0 → 5000 ms. */
     uint64_t shutdown_grace_ms;
+    /* Optional: plain HTTP/2 requests (not POST application/grpc) go to this
+     * row instead of being refused with 415 — the h2c side of the HTTP API.
+     * Its on_request gets the whole request body (max_recv_msg bounds it:
+     * larger bodies get 413) once the client half-closed, on_cancel works as
+     * for gRPC calls, and the handler answers with
+     * dapr__grpc_call_respond_plain(), which counts as its finish. Request
+     * headers are readable as metadata (content-type included). */
+    const dapr__grpc_method_t *plain;
 } dapr__grpc_server_config_t;
 
 /* Errors: DAPR_EINVAL (no loop, a method without path, a duplicate path),
@@ -130,6 +138,27 @@ int dapr__grpc_server_listen(dapr__grpc_server_t *s, const char *addr, int port,
  * uv_tcp_open), adopt that, then uv_close its own handle (no uv_shutdown). */
 int dapr__grpc_server_adopt(dapr__grpc_server_t *s, uv_tcp_t *tcp, const void *first,
                             size_t first_len);
+/* Base64 decode (standard alphabet, padded or not); out needs
+ * 3*((n+3)/4) bytes. Returns the length or -1 (also in grpc_int.h). */
+long dapr__grpc_b64_decode(const char *in, size_t n, uint8_t *out);
+
+/* HTTP/1.1 "Upgrade: h2c" (RFC 7540 3.2): the request that asked for the
+ * upgrade becomes stream 1, served as a plain request (config.plain). */
+typedef struct dapr__grpc_upgrade {
+    const uint8_t *settings; /* the decoded HTTP2-Settings payload */
+    size_t settings_len;
+    const char *method, *path;
+    const dapr__grpc_md_t *hdrs; /* lower-case names, NUL-terminated values */
+    size_t n_hdrs;
+    const void *body;
+    size_t body_len;
+    const char *prefix; /* written before the first frame: the 101 response */
+    size_t prefix_len;
+} dapr__grpc_upgrade_t;
+/* Like adopt (same ownership of `tcp`), for an upgraded connection; `u` and
+ * what it points to are copied. */
+int dapr__grpc_server_adopt_upgrade(dapr__grpc_server_t *s, uv_tcp_t *tcp,
+                                    const dapr__grpc_upgrade_t *u);
 /* Graceful: stop listening, GOAWAY (a shutdown notice, then the final one
  * with the last stream id ~100 ms later), let calls finish, close idle
  * connections; after shutdown_grace_ms the rest are cancelled. `done` (may
@@ -163,6 +192,16 @@ void *dapr__grpc_call_alloc(dapr__grpc_call_t *c, size_t n);
 void dapr__grpc_call_set_user(dapr__grpc_call_t *c, void *user);
 void *dapr__grpc_call_user(const dapr__grpc_call_t *c);
 bool dapr__grpc_call_cancelled(const dapr__grpc_call_t *c);
+/* Plain HTTP/2 requests (config.plain): the :method ("GET", ...). */
+const char *dapr__grpc_call_http_method(const dapr__grpc_call_t *c);
+/* Answer a plain request and finish the call: status, headers (names are
+ * lower-cased; connection-specific ones dropped; content-length added), the
+ * body (copied). No body is sent for HEAD, 1xx, 204 and 304. A no-op on the
+ * wire after a cancel. Returns 0 or DAPR_ENOMEM (the stream is reset). */
+int dapr__grpc_call_respond_plain(dapr__grpc_call_t *c, int status, const char *const *hdrs,
+                                  size_t n_hdrs, const void *body, size_t len);
+/* The peer address of the call's connection as text ("" if unknown). */
+void dapr__grpc_call_peer(const dapr__grpc_call_t *c, char *out, size_t outlen);
 
 /* Add response metadata (before the first message / finish). Copied. */
 int dapr__grpc_call_add_header(dapr__grpc_call_t *c, const char *key, const void *value,

@@ -108,12 +108,15 @@ typedef struct dapr__grpc_outq {
     uint8_t *data;
     size_t cap, head, tail;
     size_t msg_rem; /* bytes of the message at head still to send (0: boundary) */
+    bool raw;       /* plain HTTP/2 body: no message prefixes */
 } dapr__grpc_outq_t;
 
 static inline size_t dapr__grpc_outq_len(const dapr__grpc_outq_t *q) { return q->tail - q->head; }
 /* Append prefix + message. Returns 0 or DAPR_ENOMEM. */
 int dapr__grpc_outq_push(dapr__grpc_outq_t *q, const void *msg, size_t len);
 void dapr__grpc_outq_consume(dapr__grpc_outq_t *q, size_t n);
+/* Append bytes without a prefix (plain HTTP/2 responses only). */
+int dapr__grpc_outq_push_raw(dapr__grpc_outq_t *q, const void *data, size_t len);
 /* Forget whole messages not yet started (the rest of a message partly sent
  * stays so the peer's framing is not broken). */
 void dapr__grpc_outq_drop_unsent(dapr__grpc_outq_t *q);
@@ -252,6 +255,10 @@ struct dapr__grpc_call {
     int reject_status;       /* set while parsing headers: answer this */
     const char *reject_msg;
     bool is_post, ct_ok, has_timeout;
+    bool plain;              /* a plain HTTP/2 request (config.plain) */
+    char *http_method;       /* :method */
+    char *content_type;
+    dapr__buf_t body;        /* plain: the request body */
     dapr__grpc_deframer_t rx;
     uint8_t *req;            /* unary: the request message */
     size_t req_len;
@@ -314,6 +321,11 @@ struct dapr__grpc_server {
 /* session.c */
 extern const dapr__h2io_vt_t dapr__grpc_conn_vt;
 int dapr__grpc_conn_session_new(dapr__grpc_conn_t *c);
+/* Upgrade the fresh session and build stream 1's call (not dispatched). */
+int dapr__grpc_conn_upgrade(dapr__grpc_conn_t *c, const dapr__grpc_upgrade_t *u,
+                            dapr__grpc_call_t **out);
+/* Hand a complete plain request to the plain row. */
+void dapr__grpc_plain_dispatch(dapr__grpc_call_t *c);
 void dapr__grpc_server_callbacks(nghttp2_session_callbacks *cbs);
 
 /* call.c */

@@ -292,6 +292,38 @@ int dapr__grpc_server_adopt(dapr__grpc_server_t *s, uv_tcp_t *tcp, const void *f
     return 0;
 }
 
+int dapr__grpc_server_adopt_upgrade(dapr__grpc_server_t *s, uv_tcp_t *tcp,
+                                    const dapr__grpc_upgrade_t *u)
+{
+    dapr__grpc_conn_t *c = s->shutting_down || s->freeing || !s->cfg.plain ? NULL
+                                                                           : conn_new(s, false);
+    if (!c) {
+        uv_close((uv_handle_t *)tcp, free_foreign_tcp);
+        return s->shutting_down || s->freeing || !s->cfg.plain ? DAPR_ESTATE : DAPR_ENOMEM;
+    }
+    dapr__grpc_call_t *call = NULL;
+    int rv = dapr__buf_append(&c->io.out, u->prefix, u->prefix_len);
+    if (rv == 0)
+        rv = dapr__grpc_conn_upgrade(c, u, &call);
+    if (rv != 0) {
+        /* the socket still speaks HTTP/1.1: a plain error, then close */
+        static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n";
+        c->io.out.len = 0;
+        if (conn_attach(c, tcp, true) == 0)
+            dapr__h2io_write_raw_and_close(&c->io, bad, sizeof(bad) - 1);
+        return rv;
+    }
+    rv = conn_attach(c, tcp, true);
+    if (rv != 0)
+        return rv;
+    dapr__h2io_hold(&c->io);
+    dapr__grpc_plain_dispatch(call);
+    dapr__h2io_unhold(&c->io);
+    dapr__h2io_flush(&c->io);
+    return 0;
+}
+
 /* --- listening ---------------------------------------------------------------- */
 
 static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss)

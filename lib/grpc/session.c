@@ -155,14 +155,19 @@ static void on_req_header(dapr__grpc_call_t *c, const uint8_t *name, size_t nlen
     size_t limit = c->conn->srv->cfg.max_header_list;
     c->hdr_bytes += nlen + vlen + 32; /* RFC 9113 6.5.2 accounting */
     if (nlen > 0 && name[0] == ':') {
-        if (name_is(name, nlen, ":method"))
+        if (name_is(name, nlen, ":method")) {
             c->is_post = name_is(value, vlen, "POST");
+            if (!c->http_method)
+                c->http_method = dapr__pool_strndup(&c->pool, (const char *)value, vlen);
+        }
         else if (name_is(name, nlen, ":path") && !c->path)
             c->path = dapr__pool_strndup(&c->pool, (const char *)value, vlen);
         return;
     }
     if (name_is(name, nlen, "content-type")) {
         c->ct_ok = ct_is_grpc(value, vlen);
+        if (!c->content_type)
+            c->content_type = dapr__pool_strndup(&c->pool, (const char *)value, vlen);
         return;
     }
     /* past the limit nothing more is stored; the call is answered with an
@@ -186,11 +191,40 @@ static void invoke(dapr__grpc_call_t *c, void (*fn)(dapr__grpc_call_t *))
         fn(c);
 }
 
+/* A plain HTTP/2 request for config.plain: headers as metadata, the
+ * body collected until the client half-closes. */
+static void plain_start(dapr__grpc_call_t *c)
+{
+    dapr__grpc_server_t *s = c->conn->srv;
+    if (c->reject_status) {
+        dapr__grpc_call_http_error(c, c->reject_status == DAPR_GRPC_RESOURCE_EXHAUSTED &&
+                                              c->hdr_bytes > s->cfg.max_header_list
+                                          ? 431
+                                          : 400);
+        return;
+    }
+    if (!c->http_method || !c->path || c->path[0] != '/') {
+        dapr__grpc_call_http_error(c, 400);
+        return;
+    }
+    if (c->content_type && md_push(c, "content-type", (const uint8_t *)c->content_type,
+                                   strlen(c->content_type))) {
+        dapr__grpc_call_http_error(c, 500);
+        return;
+    }
+    c->plain = true;
+    c->method = s->cfg.plain;
+    c->accepting = true;
+}
+
 static void headers_done(dapr__grpc_call_t *c)
 {
     dapr__grpc_server_t *s = c->conn->srv;
     if (!c->is_post || !c->ct_ok) {
-        dapr__grpc_call_http_error(c, 415);
+        if (s->cfg.plain)
+            plain_start(c);
+        else
+            dapr__grpc_call_http_error(c, 415);
         return;
     }
     if (c->reject_status) {
@@ -251,8 +285,39 @@ static int on_msg(void *ud, const uint8_t *msg, size_t len)
     return 0;
 }
 
+static void on_plain_data(dapr__grpc_call_t *c, const uint8_t *data, size_t len)
+{
+    if (c->body.len + len > c->max_recv) {
+        c->accepting = false;
+        dapr__grpc_call_http_error(c, 413);
+        return;
+    }
+    if (dapr__buf_append(&c->body, data, len)) {
+        c->accepting = false;
+        dapr__grpc_call_http_error(c, 500);
+    }
+}
+
+void dapr__grpc_plain_dispatch(dapr__grpc_call_t *c)
+{
+    c->accepting = false;
+    if (dapr__buf_cstr(&c->body)) {
+        dapr__grpc_call_http_error(c, 500);
+        return;
+    }
+    c->involved = true;
+    c->busy++;
+    c->method->on_request(c, (const uint8_t *)c->body.data, c->body.len);
+    c->busy--;
+    dapr__grpc_call_maybe_free(c);
+}
+
 static void on_data(dapr__grpc_call_t *c, const uint8_t *data, size_t len)
 {
+    if (c->plain) {
+        on_plain_data(c, data, len);
+        return;
+    }
     int rv = dapr__grpc_deframe(&c->rx, data, len, c->max_recv, on_msg, c);
     if (rv == 0 || rv == 1 || !c->conn || c->wire_done)
         return;
@@ -288,6 +353,10 @@ static void half_close(dapr__grpc_call_t *c)
         return;
     }
     c->accepting = false;
+    if (c->plain) {
+        dapr__grpc_plain_dispatch(c);
+        return;
+    }
     if (!is_unary_req(c)) {
         invoke(c, c->method->on_half_close);
         return;
@@ -389,6 +458,36 @@ void dapr__grpc_server_callbacks(nghttp2_session_callbacks *cbs)
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     nghttp2_session_callbacks_set_send_data_callback(cbs, dapr__grpc_call_send_data_cb);
+}
+
+int dapr__grpc_conn_upgrade(dapr__grpc_conn_t *c, const dapr__grpc_upgrade_t *u,
+                            dapr__grpc_call_t **out)
+{
+    bool head = strcmp(u->method, "HEAD") == 0;
+    int rv = nghttp2_session_upgrade2(c->io.h2, u->settings, u->settings_len, head, NULL);
+    if (rv != 0)
+        return rv == NGHTTP2_ERR_NOMEM ? DAPR_ENOMEM : DAPR_EINVAL;
+    dapr__grpc_call_t *call = dapr__grpc_call_new(c, 1);
+    if (!call)
+        return DAPR_ENOMEM;
+    nghttp2_session_set_stream_user_data(c->io.h2, 1, call);
+    *out = call;
+    call->http_method = dapr__pool_strdup(&call->pool, u->method);
+    call->path = dapr__pool_strdup(&call->pool, u->path);
+    if (!call->http_method || !call->path)
+        return DAPR_ENOMEM;
+    for (size_t i = 0; i < u->n_hdrs; i++) {
+        char *k = dapr__pool_strdup(&call->pool, u->hdrs[i].key);
+        char *v = dapr__pool_strndup(&call->pool, (const char *)u->hdrs[i].value, u->hdrs[i].len);
+        if (!k || !v || md_push(call, k, (const uint8_t *)v, u->hdrs[i].len))
+            return DAPR_ENOMEM;
+    }
+    if (u->body_len && dapr__buf_append(&call->body, u->body, u->body_len))
+        return DAPR_ENOMEM;
+    call->plain = true;
+    call->method = c->srv->cfg.plain;
+    call->remote_closed = true;
+    return 0;
 }
 
 int dapr__grpc_conn_session_new(dapr__grpc_conn_t *c)

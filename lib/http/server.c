@@ -83,7 +83,7 @@ size_t dapr__http_server_inflight(const dapr__http_server_t *s) { return s ? s->
 void dapr__http_server_check_done(dapr__http_server_t *s)
 {
     if (!s->shutting || s->done_fired || s->kick_pending || s->n_listeners || s->n_net_conns ||
-        s->reject_busy)
+        s->reject_busy || s->h2_open)
         return;
     s->done_fired = true;
     if (s->done)
@@ -130,6 +130,7 @@ void dapr__http_server_shutdown(dapr__http_server_t *s, void (*done)(void *ud), 
     s->done_ud = ud;
     for (dapr__http_listener_t *l = s->listeners; l; l = l->next)
         close_listener(l);
+    dapr__http_h2c_shutdown(s); /* GOAWAY; streams in flight finish */
     /* Idle connections go now; the others finish their current request
      * (its response carries Connection: close). Closing never frees
      * synchronously, so walking the list is safe. */
@@ -174,6 +175,7 @@ void dapr__http_server_free(dapr__http_server_t *s)
         l->s = NULL;
         close_listener(l);
     }
+    dapr__http_h2c_free(s);
     server_release(s);
 }
 

@@ -61,6 +61,7 @@ typedef struct dapr__http_req {
     void *user; /* router's per-request data */
 
     dapr__http_conn_t *conn; /* private to the server */
+    void *h2;                /* private: set for a request that came over h2c */
 } dapr__http_req_t;
 
 typedef void (*dapr__http_request_cb)(dapr__http_req_t *req, void *ud);

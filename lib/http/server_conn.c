@@ -340,14 +340,11 @@ static void at_eof(dapr__http_conn_t *c)
     }
 }
 
-/* ---- h2c hook -------------------------------------------------------
+/* ---- h2c --------------------------------------------------------------
  * Prior-knowledge HTTP/2 (h2c) opens with the 24-byte client preface of
- * RFC 9113 §3.4. HOOK(h2c): when the HTTP/2 transport exists, this is where
- * a connection changes hands: on a match (buffering until 24 bytes have
- * arrived if they come in pieces), stop reading, give c->tcp and the bytes
- * already read to the h2 handler, unlink c without closing the socket, and
- * return true. Until then llhttp sees the preface and rejects it like any
- * malformed request (400, close). */
+ * RFC 9113 §3.4 ("PRI * HTTP/2.0..."). On a match of what has arrived so far
+ * the connection changes hands (h2c.c); otherwise llhttp sees the bytes and
+ * rejects a bad preface like any malformed request (400, close). */
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 static bool h2c_takeover(dapr__http_conn_t *c, const char *data, size_t len)
@@ -355,9 +352,8 @@ static bool h2c_takeover(dapr__http_conn_t *c, const char *data, size_t len)
     size_t n = len < sizeof(h2_preface) - 1 ? len : sizeof(h2_preface) - 1;
     if (n < 3 || memcmp(data, h2_preface, n))
         return false;
-    DAPR_LOG(c->s->log, DAPR_LOG_DEBUG, DAPR__HTTP_LOG_SCOPE,
-             "HTTP/2 preface from %s: h2c is not supported yet", c->remote_ip);
-    return false;
+    /* the engine checks the rest of the preface (a partial one included) */
+    return dapr__http_h2c_adopt(c, data, len) == 0;
 }
 
 void dapr__http_conn_input(dapr__http_conn_t *c, const char *data, size_t len)

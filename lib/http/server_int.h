@@ -68,6 +68,7 @@ struct dapr__http_conn {
 
     /* input */
     bool reading, peer_eof, wblocked, seen_bytes, lingering, err_sent;
+    bool want_h2c; /* the request just parsed asks for Upgrade: h2c */
     int in_parse;
     dapr__buf_t pend; /* bytes read but not parsed yet (pipelining, backpressure) */
     size_t pend_off;
@@ -145,6 +146,10 @@ struct dapr__http_server {
     bool reject_busy;
     dapr__http_listener_t *accept_stalled;
 
+    /* h2c: the HTTP/2 engine (lib/grpc, plain mode), created on first use */
+    struct dapr__grpc_server *h2;
+    bool h2_open; /* its shutdown has not finished */
+
     char *rbuf; /* shared read buffer: input is parsed or copied before returning */
     time_t date_sec;
     char date[48]; /* "Date: ...\r\n" */
@@ -178,6 +183,17 @@ extern const llhttp_settings_t dapr__http_parser_settings;
 size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len);
 void dapr__http_conn_reset_request(dapr__http_conn_t *c);
 bool dapr__http_cors_allowed(const dapr__http_server_t *s, const char *origin);
+
+/* h2c.c */
+int dapr__http_h2c_adopt(dapr__http_conn_t *c, const char *data, size_t len);
+/* A complete HTTP/1.1 request asking for "Upgrade: h2c", with nothing
+ * pipelined behind it: switch and serve it as stream 1. False when it is
+ * not a valid upgrade (then it is served as HTTP/1.1). */
+bool dapr__http_h2c_upgrade(dapr__http_conn_t *c);
+void dapr__http_h2_respond(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                           size_t n_hdrs, const void *body, size_t body_len);
+void dapr__http_h2c_shutdown(dapr__http_server_t *s);
+void dapr__http_h2c_free(dapr__http_server_t *s);
 
 /* server_respond.c */
 void dapr__http_conn_error(dapr__http_conn_t *c, int status, const char *text);

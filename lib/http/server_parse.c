@@ -501,6 +501,12 @@ static void message_done(dapr__http_conn_t *c)
     if (c->body_len)
         r->body = (const uint8_t *)c->body;
     r->body_len = c->body_len;
+    if (dapr__http_req_header(r, "Upgrade") && dapr__http_req_header(r, "HTTP2-Settings") &&
+        !c->want_h2c) {
+        c->want_h2c = true; /* the parse loop decides: only with nothing behind it */
+        return;
+    }
+    c->want_h2c = false;
     dapr__http_conn_set_deadline(c, 0); /* the application has its own deadlines */
     if (s->cors_on) {
         if (cors_preflight(c))
@@ -584,8 +590,15 @@ size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len)
             head_done(c, start, data + off);
             again = true; /* a body-less message completes without more bytes */
         }
-        else if (c->ev == DAPR__HEV_MESSAGE)
+        else if (c->ev == DAPR__HEV_MESSAGE) {
             message_done(c);
+            if (c->want_h2c) {
+                if (off == len && !dapr__http_conn_pending_input(c) &&
+                    dapr__http_h2c_upgrade(c))
+                    break; /* the connection now speaks HTTP/2 (h2c.c) */
+                message_done(c); /* served as HTTP/1.1 */
+            }
+        }
     }
     c->in_parse--;
     return off;

@@ -273,6 +273,10 @@ static bool answerable(const dapr__http_req_t *req)
 void dapr__http_respond(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
                         size_t n_hdrs, const void *body, size_t body_len)
 {
+    if (req && req->h2) {
+        dapr__http_h2_respond(req, status, hdrs, n_hdrs, body, body_len);
+        return;
+    }
     if (!answerable(req))
         return;
     dapr__http_conn_t *c = req->conn;
@@ -291,6 +295,16 @@ void dapr__http_respond_buf(dapr__http_req_t *req, int status, const dapr__http_
     size_t len = 0;
     bool oom = body && body->oom;
     char *owned = body ? dapr__buf_steal(body, &len) : NULL;
+    if (req && req->h2) {
+        if (oom) {
+            static const dapr__http_hdr_t th = {"Content-Type", "text/plain"};
+            dapr__http_h2_respond(req, 500, &th, 1, "out of memory\n", 14);
+        } else {
+            dapr__http_h2_respond(req, status, hdrs, n_hdrs, owned, owned ? len : 0);
+        }
+        dapr__free(owned);
+        return;
+    }
     if (!answerable(req)) {
         dapr__free(owned);
         return;

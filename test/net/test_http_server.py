@@ -458,7 +458,6 @@ def malformed_requests(S):
         # llhttp 8.1.0 takes CR + any byte as the end of a head (CVE-2023-30589)
         (b"GET / HTTP/1.1\r\nHost: x\r\n\rX\n\r\n", "CR without LF ending the head"),
         (b"GET / HTTP/1.1\r\n Folded: x\r\n\r\n", "leading whitespace header"),
-        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "HTTP/2 preface"),
     ]
     for data, what in bad:
         expect_error(S.port, data, 400, what)
@@ -479,12 +478,80 @@ def malformed_requests(S):
 
 
 @check
-def upgrade_headers_are_ignored(S):
+def pipelined_upgrade_stays_http1(S):
+    # Upgrade: h2c with another request behind it: no switch (the client did
+    # not wait for 101), both answered in HTTP/1.1.
     c = Conn(S.port)
     c.send(req("GET", "/up", {"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c",
                                "HTTP2-Settings": "AAMAAABkAAQAAP__"}) + req("GET", "/next"))
     eq(c.read_response().json()["path"], "/up", "upgrade request answered in HTTP/1.1")
     eq(c.read_response().json()["path"], "/next", "and the connection goes on")
+    c.close()
+
+
+def h2_frames(sock, want_type, timeout=3.0):
+    """Read HTTP/2 frames until one of want_type arrives; returns the list."""
+    sock.settimeout(timeout)
+    buf, frames = b"", []
+    end = time.time() + timeout
+    while time.time() < end:
+        while len(buf) >= 9:
+            ln = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + ln:
+                break
+            f = (buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + ln])
+            frames.append(f)
+            buf = buf[9 + ln:]
+            if f[0] == want_type:
+                return frames
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        buf += d
+    return frames
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+@check
+def h2c_prior_knowledge_and_upgrade(S):
+    # prior knowledge: the HTTP/2 preface switches the connection
+    s = socket.create_connection(("127.0.0.1", S.port))
+    s.sendall(H2_PREFACE + EMPTY_SETTINGS)
+    frames = h2_frames(s, 4)
+    ok(frames and frames[0][0] == 4, "server SETTINGS after the preface")
+    s.close()
+    # a broken preface: closed, no crash
+    s = socket.create_connection(("127.0.0.1", S.port))
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+    h2_frames(s, 99, timeout=2.0)
+    s.close()
+    # Upgrade: 101, then HTTP/2 with the request's answer on stream 1
+    s = socket.create_connection(("127.0.0.1", S.port))
+    s.sendall(req("GET", "/up2", {"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c",
+                                  "HTTP2-Settings": "AAMAAABkAAQAAP__"}))
+    s.settimeout(3)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(1)
+        if not d:
+            break
+        head += d
+    ok(head.startswith(b"HTTP/1.1 101 "), "101 Switching Protocols: %r" % head[:40])
+    s.sendall(H2_PREFACE + EMPTY_SETTINGS)
+    frames = h2_frames(s, 0)  # until a DATA frame
+    data = [f for f in frames if f[0] == 0 and f[2] == 1]
+    ok(data and b'"/up2"' in data[0][3], "stream 1 carries the answer: %r" % frames[-1:])
+    s.close()
+    # the server still serves HTTP/1.1
+    c = Conn(S.port)
+    c.send(req("GET", "/after-h2"))
+    eq(c.read_response().json()["path"], "/after-h2", "HTTP/1.1 still served")
     c.close()
 
 

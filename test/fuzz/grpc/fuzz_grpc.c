@@ -3,6 +3,7 @@
  * answer at once. The first input byte picks the mode:
  *   bit 0     prepend the client connection preface (get past it quickly)
  *   bits 1-3  feed in chunks of 2^k bytes (0: all at once) to split frames
+ *   bit 7     use a server in plain HTTP/2 mode (h2c requests of the HTTP port)
  * The seed corpus (corpus/) holds recorded valid sessions; see
  * gen_corpus.c. */
 #include <stdint.h>
@@ -71,6 +72,19 @@ static const dapr__grpc_method_t fallback = {.path = "*", .kind = DAPR__GRPC_BID
                                              .on_start = start, .on_message = bidi,
                                              .on_half_close = done, .on_cancel = cancel};
 
+/* Plain HTTP/2 mode (the h2c side of the HTTP port): echo the body. */
+static void plain(dapr__grpc_call_t *c, const uint8_t *body, size_t len)
+{
+    static const char *const h[] = {"Content-Type", "text/plain", "Connection", "close"};
+    dapr__grpc_call_respond_plain(c, len % 7 ? 200 : 204, h, 2, body, len);
+}
+
+static void plain_cancel(dapr__grpc_call_t *c) { (void)c; }
+
+static const dapr__grpc_method_t plain_row = {.path = "*", .kind = DAPR__GRPC_UNARY,
+                                              .on_request = plain, .on_cancel = plain_cancel};
+static dapr__grpc_server_t *psrv;
+
 static void init(void)
 {
     uv_loop_init(&loop);
@@ -81,6 +95,9 @@ static void init(void)
                                       .n_methods = sizeof(methods) / sizeof(methods[0]),
                                       .fallback = &fallback};
     if (dapr__grpc_server_create(&srv, &cfg) != 0)
+        __builtin_trap();
+    cfg.plain = &plain_row;
+    if (dapr__grpc_server_create(&psrv, &cfg) != 0)
         __builtin_trap();
 }
 
@@ -94,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = data[0];
     data++;
     size--;
-    dapr__grpc_conn_t *c = dapr__grpc_conn_detached(srv, sink, NULL);
+    /* bit 7: the server in plain HTTP/2 mode (h2c on the HTTP port) */
+    dapr__grpc_conn_t *c = dapr__grpc_conn_detached(mode & 0x80 ? psrv : srv, sink, NULL);
     if (!c)
         return 0;
     int rv = 0;
