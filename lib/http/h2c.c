@@ -12,8 +12,11 @@
  * Requests: the whole body is collected first (bounded by the body limit:
  * 413), then handed over; the answer goes out as HEADERS (+ DATA). A stream
  * the client resets while the handler works stays valid until the handler
- * answers; that answer then only frees. Not here yet: CORS headers on h2c
- * responses and the HTTP/1.1 "Upgrade: h2c" handshake. */
+ * answers; that answer then only frees. CORS follows the HTTP/1.1 rules
+ * (preflights answered here, Access-Control-Allow-Origin added).
+ *
+ * HTTP/1.1 "Upgrade: h2c" (RFC 7540 3.2): a complete request with nothing
+ * pipelined behind it switches the same way; the request becomes stream 1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <llhttp.h>
@@ -31,6 +34,7 @@ typedef struct h2req {
     dapr__http_req_t req; /* first */
     dapr__grpc_call_t *call;
     dapr__http_server_t *s;
+    const char *cors_origin; /* Access-Control-Allow-Origin to add, or NULL */
 } h2req_t;
 
 static int method_id(const char *m)
@@ -93,6 +97,17 @@ static void on_plain_request(dapr__grpc_call_t *call, const uint8_t *body, size_
     r->keep_alive = true;
     dapr__grpc_call_peer(call, r->remote_ip, sizeof(r->remote_ip));
     s->inflight++;
+    if (s->cors_on) {
+        dapr__http_hdr_t ph[5];
+        size_t pn;
+        if (dapr__http_cors_preflight(s, r, ph, &pn)) {
+            dapr__http_h2_respond(r, 204, ph, pn, NULL, 0);
+            return;
+        }
+        const char *origin = dapr__http_req_header(r, "Origin");
+        if (origin && dapr__http_cors_allowed(s, origin))
+            h->cors_origin = s->cors_any ? "*" : origin;
+    }
     s->on_request(r, s->ud);
 }
 
@@ -107,9 +122,10 @@ void dapr__http_h2_respond(dapr__http_req_t *req, int status, const dapr__http_h
                            size_t n_hdrs, const void *body, size_t body_len)
 {
     h2req_t *h = req->h2;
-    const char *stack[2 * 16] = {0};
+    const char *stack[2 * 18] = {0};
     const char **pairs = stack;
-    if (n_hdrs > 16 && !(pairs = dapr__malloc(2 * n_hdrs * sizeof(*pairs)))) {
+    size_t extra = h->cors_origin ? 2 : 0;
+    if (n_hdrs + extra > 18 && !(pairs = dapr__malloc(2 * (n_hdrs + extra) * sizeof(*pairs)))) {
         static const char *const oom_h[] = {"content-type", "text/plain"};
         dapr__grpc_call_respond_plain(h->call, 500, oom_h, 1, "out of memory\n", 14);
     } else {
@@ -117,7 +133,16 @@ void dapr__http_h2_respond(dapr__http_req_t *req, int status, const dapr__http_h
             pairs[2 * i] = hdrs[i].name;
             pairs[2 * i + 1] = hdrs[i].value ? hdrs[i].value : "";
         }
-        dapr__grpc_call_respond_plain(h->call, status, pairs, n_hdrs, body, body ? body_len : 0);
+        size_t n = n_hdrs;
+        if (h->cors_origin) {
+            pairs[2 * n] = "access-control-allow-origin";
+            pairs[2 * n++ + 1] = h->cors_origin;
+            if (strcmp(h->cors_origin, "*") != 0) {
+                pairs[2 * n] = "vary";
+                pairs[2 * n++ + 1] = "Origin";
+            }
+        }
+        dapr__grpc_call_respond_plain(h->call, status, pairs, n, body, body ? body_len : 0);
         if (pairs != stack)
             dapr__free(pairs);
     }

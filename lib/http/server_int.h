@@ -183,6 +183,10 @@ extern const llhttp_settings_t dapr__http_parser_settings;
 size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len);
 void dapr__http_conn_reset_request(dapr__http_conn_t *c);
 bool dapr__http_cors_allowed(const dapr__http_server_t *s, const char *origin);
+/* A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)?
+ * If so, the headers of its 204 answer go into h and their count into *n. */
+bool dapr__http_cors_preflight(const dapr__http_server_t *s, const dapr__http_req_t *r,
+                               dapr__http_hdr_t h[5], size_t *n);
 
 /* h2c.c */
 int dapr__http_h2c_adopt(dapr__http_conn_t *c, const char *data, size_t len);

@@ -465,17 +465,15 @@ static bool cors_method_ok(const char *m)
 
 /* A preflight is answered here and never reaches the application; from a
  * disallowed origin it gets no CORS headers, so the browser refuses. */
-static bool cors_preflight(dapr__http_conn_t *c)
+bool dapr__http_cors_preflight(const dapr__http_server_t *s, const dapr__http_req_t *r,
+                               dapr__http_hdr_t h[5], size_t *out_n)
 {
-    const dapr__http_server_t *s = c->s;
-    const dapr__http_req_t *r = &c->req;
     if (r->method_id != HTTP_OPTIONS)
         return false;
     const char *origin = dapr__http_req_header(r, "Origin");
     const char *method = dapr__http_req_header(r, "Access-Control-Request-Method");
     if (!origin || !method)
         return false;
-    dapr__http_hdr_t h[5];
     size_t n = 0;
     if (dapr__http_cors_allowed(s, origin) && cors_method_ok(method)) {
         const char *hdrs = dapr__http_req_header(r, "Access-Control-Request-Headers");
@@ -488,6 +486,16 @@ static bool cors_preflight(dapr__http_conn_t *c)
     if (!s->cors_any)
         h[n++] = (dapr__http_hdr_t){"Vary", "Origin, Access-Control-Request-Method, "
                                             "Access-Control-Request-Headers"};
+    *out_n = n;
+    return true;
+}
+
+static bool cors_preflight(dapr__http_conn_t *c)
+{
+    dapr__http_hdr_t h[5];
+    size_t n;
+    if (!dapr__http_cors_preflight(c->s, &c->req, h, &n))
+        return false;
     c->cors = 0;
     dapr__http_reply(c, 204, h, n, NULL, 0, NULL);
     return true;

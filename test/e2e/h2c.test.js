@@ -161,3 +161,36 @@ describe("h2c with an API token", () => {
     assert.equal(r.status, 401);
   });
 });
+
+describe("h2c with CORS (--allowed-origins)", () => {
+  let d, s;
+  before(async () => {
+    d = await startDaprd({ appId: "h2ccors", components: [mem],
+      args: ["--allowed-origins", "http://good.example"] });
+    s = session(d.httpPort);
+  });
+  after(async () => {
+    s.close();
+    assert.equal((await d.stop()).code, 0);
+  });
+
+  it("answers preflights and adds Access-Control-Allow-Origin for allowed origins only", async () => {
+    let r = await req(s, "OPTIONS", "/v1.0/state/statestore", { headers: {
+      origin: "http://good.example", "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type" } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers["access-control-allow-origin"], "http://good.example");
+    assert.match(r.headers["access-control-allow-methods"], /POST/);
+    assert.equal(r.headers["access-control-allow-headers"], "content-type");
+    r = await req(s, "GET", "/v1.0/metadata", { headers: { origin: "http://good.example" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["access-control-allow-origin"], "http://good.example");
+    r = await req(s, "GET", "/v1.0/metadata", { headers: { origin: "http://evil.example" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["access-control-allow-origin"], undefined);
+    r = await req(s, "OPTIONS", "/v1.0/metadata", { headers: {
+      origin: "http://evil.example", "access-control-request-method": "GET" } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers["access-control-allow-origin"], undefined);
+  });
+});
