@@ -163,6 +163,32 @@ for (const proto of protocols) {
         const md2 = await client.metadata.get();
         assert.equal(md2.extended.team, "blue");
       });
+
+      it("reports the sidecar healthy", async () => {
+        assert.equal(await client.health.isHealthy(), true);
+      });
+
+      it("expires values saved with metadata.ttlInSeconds", async () => {
+        const res = await client.state.save(store, [{ key: "ttl-k", value: "short" }],
+          { metadata: { ttlInSeconds: "1" } });
+        assert.ok(!res || !res.error, String(res && res.error));
+        await client.state.save(store, [{ key: "ttl-keep", value: "long" }]);
+        assert.equal(await client.state.get(store, "ttl-k"), "short");
+        await new Promise((r) => setTimeout(r, 2200));
+        assert.equal(await client.state.get(store, "ttl-k"), "");
+        assert.equal(await client.state.get(store, "ttl-keep"), "long");
+      });
+
+      it("passes request metadata through get, bulk get and delete", async () => {
+        await client.state.save(store, [{ key: "md-k", value: 7 }]);
+        assert.equal(await client.state.get(store, "md-k", { metadata: { contentType: "application/json" } }), 7);
+        const bulk = await client.state.getBulk(store, ["md-k"], { metadata: { partitionKey: "p" } });
+        assert.equal(bulk.length, 1);
+        assert.equal(bulk[0].data, 7);
+        const del = await client.state.delete(store, "md-k", { metadata: { partitionKey: "p" } });
+        assert.ok(!del || !del.error, String(del && del.error));
+        assert.equal(await client.state.get(store, "md-k"), "");
+      });
     });
   }
 }
