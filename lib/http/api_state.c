@@ -341,6 +341,24 @@ static void bulk_done(dapr__apierr_t *err, const dapr__state_bulk_item_t *it, si
     dapr__http_send_json(req, 200, &b);
 }
 
+/* Body metadata followed by the query's metadata.* (later entries win, so
+ * the query wins). False after answering 500 when out of memory. */
+static bool merge_md(dapr__http_req_t *req, const dapr_kv_t *md, size_t n_md, dapr__md_t *out)
+{
+    dapr__md_t q = dapr__http_query_md(req);
+    dapr_kv_t *all = dapr__pool_alloc(&req->pool, (n_md + q.n + 1) * sizeof(*all));
+    if (!all) {
+        dapr__http_send_error(req, NULL);
+        return false;
+    }
+    if (n_md)
+        memcpy(all, md, n_md * sizeof(*all));
+    if (q.n)
+        memcpy(all + n_md, q.kv, q.n * sizeof(*all));
+    *out = (dapr__md_t){all, n_md + q.n};
+    return true;
+}
+
 void dapr__http_state_bulk(dapr_runtime_t *rt, dapr__http_req_t *req)
 {
     json_t *j = decode_body(req);
@@ -380,19 +398,10 @@ void dapr__http_state_bulk(dapr_runtime_t *rt, dapr__http_req_t *req)
         dapr__http_send_error(req, NULL);
         return;
     }
-    /* query metadata wins over body metadata: later entries win */
-    dapr__md_t q = dapr__http_query_md(req);
-    dapr_kv_t *all = dapr__pool_alloc(&req->pool, (n_md + q.n + 1) * sizeof(*all));
-    if (!all) {
-        dapr__http_send_error(req, NULL);
-        return;
-    }
-    if (n_md)
-        memcpy(all, md, n_md * sizeof(*all));
-    if (q.n)
-        memcpy(all + n_md, q.kv, q.n * sizeof(*all));
-    dapr__state_bulk_get(rt, &req->pool, req->params[0], ks, n, parallelism,
-                         (dapr__md_t){all, n_md + q.n}, bulk_done, req);
+    dapr__md_t all;
+    if (merge_md(req, md, n_md, &all))
+        dapr__state_bulk_get(rt, &req->pool, req->params[0], ks, n, parallelism, all, bulk_done,
+                             req);
 }
 
 void dapr__http_state_transaction(dapr_runtime_t *rt, dapr__http_req_t *req)
@@ -438,18 +447,9 @@ void dapr__http_state_transaction(dapr_runtime_t *rt, dapr__http_req_t *req)
         dapr__http_send_error(req, NULL);
         return;
     }
-    dapr__md_t q = dapr__http_query_md(req);
-    dapr_kv_t *all = dapr__pool_alloc(&req->pool, (n_md + q.n + 1) * sizeof(*all));
-    if (!all) {
-        dapr__http_send_error(req, NULL);
-        return;
-    }
-    if (n_md)
-        memcpy(all, md, n_md * sizeof(*all));
-    if (q.n)
-        memcpy(all + n_md, q.kv, q.n * sizeof(*all));
-    dapr__state_transact(rt, &req->pool, req->params[0], o, n, bad_op,
-                         (dapr__md_t){all, n_md + q.n}, done_204, req);
+    dapr__md_t all;
+    if (merge_md(req, md, n_md, &all))
+        dapr__state_transact(rt, &req->pool, req->params[0], o, n, bad_op, all, done_204, req);
 }
 
 void dapr__http_state_query(dapr_runtime_t *rt, dapr__http_req_t *req)
