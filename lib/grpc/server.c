@@ -330,6 +330,15 @@ static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss)
 {
     if (!addr || !*addr)
         addr = "0.0.0.0";
+    if (addr[0] == '[') { /* "[::1]", as daprd's listen addresses write IPv6 */
+        char ip[64];
+        size_t n = strcspn(addr + 1, "]");
+        if (addr[1 + n] != ']' || addr[2 + n] != '\0' || n >= sizeof(ip))
+            return UV_EINVAL;
+        memcpy(ip, addr + 1, n);
+        ip[n] = '\0';
+        return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)ss);
+    }
     if (strchr(addr, ':'))
         return uv_ip6_addr(addr, port, (struct sockaddr_in6 *)ss);
     return uv_ip4_addr(addr, port, (struct sockaddr_in *)ss);

@@ -4,6 +4,7 @@ store and a real redis-server (Dapr's Redis layout checked with redis-cli)."""
 import json
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -236,6 +237,9 @@ class Lifecycle(unittest.TestCase):
         for line in ("starting Dapr Runtime -- version", "component loaded. name: statestore, type: state.in-memory/v1",
                      f"http server is running on port {d.port}", "dapr initialized. Status: Running. Init Elapsed"):
             self.assertIn(line, logs)
+        if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):
+            for what in ("HTTP", "gRPC"):
+                self.assertIn(f"{what} server listening on TCP address: [::1]:", logs)
         first = logs.splitlines()[0]
         self.assertRegex(first, r'^time="[^"]+" level=info msg="starting Dapr Runtime.*" app_id=demo instance=\S+ '
                                 r'scope=dapr.runtime type=log ver=1.16')
