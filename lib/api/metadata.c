@@ -70,7 +70,7 @@ int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t 
 int dapr__metadata_set(dapr_runtime_t *rt, const char *key, const void *value, size_t len)
 {
     if (!key || !*key)
-        return DAPR_EINVAL;
+        return 0; /* as Dapr: setting an empty key does nothing */
     char *v = dapr__strndup(value ? value : "", value ? len : 0);
     if (!v)
         return DAPR_ENOMEM;

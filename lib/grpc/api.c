@@ -157,6 +157,16 @@ static void on_request(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
                           "grpc: error unmarshalling request: cannot parse %s", m->in->name);
         return;
     }
+    switch (dapr__grpc_pb_check(m->in, msg, len)) {
+    case DAPR__PB_BAD_UTF8:
+        dapr__gapi_status(g, DAPR_GRPC_INTERNAL,
+                          "grpc: error unmarshalling request: string field contains invalid UTF-8");
+        return;
+    case DAPR__PB_NUL:
+        dapr__gapi_status(g, DAPR_GRPC_INVALID_ARGUMENT,
+                          "string field contains a NUL byte, which libdapr does not accept");
+        return;
+    }
     m->fn(g, g->req);
 }
 

@@ -142,6 +142,15 @@ int dapr__grpc_server_adopt(dapr__grpc_server_t *s, uv_tcp_t *tcp, const void *f
  * 3*((n+3)/4) bytes. Returns the length or -1 (also in grpc_int.h). */
 long dapr__grpc_b64_decode(const char *in, size_t n, uint8_t *out);
 
+/* Checks a serialized request before protobuf-c unpacks it (pbcheck.c):
+ * proto3 string fields must be valid UTF-8 (grpc-go refuses the message
+ * otherwise) and must not contain NUL (protobuf-c would cut them short).
+ * `descriptor` is a ProtobufCMessageDescriptor. Malformed wire data passes:
+ * unpack refuses it. */
+enum { DAPR__PB_OK = 0, DAPR__PB_BAD_UTF8, DAPR__PB_NUL };
+int dapr__grpc_pb_check(const void *descriptor, const uint8_t *msg, size_t len);
+bool dapr__utf8_valid(const uint8_t *s, size_t n);
+
 /* HTTP/1.1 "Upgrade: h2c" (RFC 7540 3.2): the request that asked for the
  * upgrade becomes stream 1, served as a plain request (config.plain). */
 typedef struct dapr__grpc_upgrade {

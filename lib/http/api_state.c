@@ -35,6 +35,12 @@ static bool get_str(dapr__pool_t *pool, const json_t *obj, const char *name, con
                  json_is_number(v) ? "number" : json_is_object(v) ? "object" : "value", name);
         return false;
     }
+    if (memchr(json_string_value(v), 0, json_string_length(v))) {
+        /* it would be cut short at the NUL: "a\u0000b" must not mean "a" */
+        snprintf(e->msg, sizeof(e->msg), "field %s contains a NUL character, which libdapr "
+                 "does not accept", name);
+        return false;
+    }
     *out = dapr__pool_strndup(pool, json_string_value(v), json_string_length(v));
     return *out != NULL || derr(e, "out of memory");
 }
@@ -382,10 +388,11 @@ void dapr__http_state_bulk(dapr_runtime_t *rt, dapr__http_req_t *req)
     const char **ks = dapr__pool_alloc(&req->pool, (n ? n : 1) * sizeof(*ks));
     for (size_t i = 0; ks && i < n; i++) {
         json_t *k = json_array_get(keys, i);
-        if (!json_is_string(k)) {
+        if (!json_is_string(k) || memchr(json_string_value(k), 0, json_string_length(k))) {
             json_decref(j);
             dapr__http_send_errorf(req, DAPR_ERR_MALFORMED_REQUEST,
-                                   "failed deserializing HTTP body: keys must be strings");
+                                   "failed deserializing HTTP body: keys must be strings "
+                                   "without NUL characters");
             return;
         }
         ks[i] = dapr__pool_strndup(&req->pool, json_string_value(k), json_string_length(k));

@@ -94,7 +94,9 @@ static int match(const char *pat, const char *path, dapr__http_req_t *req)
             if (!len || req->n_params == DAPR__HTTP_MAX_PARAMS)
                 return 0;
             char *p = dapr__pool_alloc(&req->pool, len + 1);
-            if (!p || dapr__url_unescape(path, len, p, false) < 0)
+            long ul = p ? dapr__url_unescape(path, len, p, false) : -1;
+            /* %00 would cut the parameter short: "a%00b" must not mean "a" */
+            if (ul < 0 || memchr(p, 0, (size_t)ul))
                 return -1;
             req->params[req->n_params++] = p;
             pat++;
@@ -383,7 +385,8 @@ void dapr__http_dispatch(dapr__http_req_t *req, void *ud)
         int m = match(routes[i].pattern, req->path, req);
         if (m < 0) {
             static const dapr__http_hdr_t h[] = {{"Content-Type", "text/plain; charset=utf-8"}};
-            dapr__http_respond(req, 400, h, 1, "invalid URL escape in path\n", 27);
+            static const char msg[] = "invalid URL escape in path\n";
+            dapr__http_respond(req, 400, h, 1, msg, sizeof(msg) - 1);
             return;
         }
         if (m) {

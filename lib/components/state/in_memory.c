@@ -127,12 +127,10 @@ static int check_write(const entry_t *e, const char *etag, dapr_state_concurrenc
                        const char *key, char *why, size_t whylen)
 {
     if (etag) {
+        /* Dapr's in-memory store compares ETags as opaque strings: one that
+         * is not ours is a mismatch (409 / ABORTED), not an invalid ETag. */
         uint64_t v;
-        if (parse_etag(etag, &v)) {
-            snprintf(why, whylen, "invalid etag value: %s", etag);
-            return DAPR_EETAG_INVALID;
-        }
-        if (!e || e->version != v) {
+        if (parse_etag(etag, &v) || !e || e->version != v) {
             snprintf(why, whylen, "possible etag mismatch. error from state store: etag %s does "
                      "not match the current version of key %s", etag, key);
             return DAPR_EETAG_MISMATCH;

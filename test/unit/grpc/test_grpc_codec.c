@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "dapr/common.h"
 #include "grpc/grpc_int.h"
+#include "google/rpc/status.pb-c.h"
 
 /* --- codec ------------------------------------------------------------------ */
 
@@ -247,8 +248,36 @@ static void test_dlheap(void)
     CHECK_EQ_INT(uv_loop_close(&loop), 0);
 }
 
+static void test_utf8_and_pbcheck(void)
+{
+    static const struct { const char *s; size_t n; bool ok; } u[] = {
+        {"plain", 5, true},       {"\xc3\xa9", 2, true},        {"\xe2\x82\xac", 3, true},
+        {"\xf0\x9f\x98\x80", 4, true}, {"\xff", 1, false},          {"\xc3\x28", 2, false},
+        {"\xc0\xaf", 2, false},   /* overlong '/' */
+        {"\xed\xa0\x80", 3, false}, /* surrogate */
+        {"\xf4\x90\x80\x80", 4, false}, /* past U+10FFFF */
+        {"\xe2\x82", 2, false},   /* truncated */
+    };
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+        CHECK(dapr__utf8_valid((const uint8_t *)u[i].s, u[i].n) == u[i].ok);
+    /* google.rpc.Status {code=1, message=2 (string), details=3 (Any)} */
+    const ProtobufCMessageDescriptor *d = &google__rpc__status__descriptor;
+    static const uint8_t good[] = {0x08, 0x03, 0x12, 0x02, 'o', 'k'};
+    static const uint8_t bad[] = {0x12, 0x02, 'o', 0xff};
+    static const uint8_t nul[] = {0x12, 0x03, 'a', 0x00, 'b'};
+    /* Any.type_url (1) is a string inside a sub-message */
+    static const uint8_t deep[] = {0x1a, 0x03, 0x0a, 0x01, 0x80};
+    static const uint8_t junk[] = {0x12, 0x7f, 'x'}; /* length past the end: unpack's call */
+    CHECK_EQ_INT(dapr__grpc_pb_check(d, good, sizeof(good)), DAPR__PB_OK);
+    CHECK_EQ_INT(dapr__grpc_pb_check(d, bad, sizeof(bad)), DAPR__PB_BAD_UTF8);
+    CHECK_EQ_INT(dapr__grpc_pb_check(d, nul, sizeof(nul)), DAPR__PB_NUL);
+    CHECK_EQ_INT(dapr__grpc_pb_check(d, deep, sizeof(deep)), DAPR__PB_BAD_UTF8);
+    CHECK_EQ_INT(dapr__grpc_pb_check(d, junk, sizeof(junk)), DAPR__PB_OK);
+}
+
 int main(void)
 {
+    test_utf8_and_pbcheck();
     test_timeout();
     test_pct();
     test_b64();
