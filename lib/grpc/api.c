@@ -248,6 +248,7 @@ static const impl_t implemented[] = {
     {"GetMetadata", dapr__gapi_get_metadata},
     {"SetMetadata", dapr__gapi_set_metadata},
     {"Shutdown", dapr__gapi_shutdown},
+    {"InvokeService", dapr__gapi_invoke_service},
 };
 
 /* protobuf-c's service descriptors do not record streaming; these do. */

@@ -54,5 +54,6 @@ void dapr__gapi_query_state(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_set_metadata(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_shutdown(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_invoke_service(dapr__gctx_t *g, const ProtobufCMessage *req);
 
 #endif

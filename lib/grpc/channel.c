@@ -274,6 +274,10 @@ void dapr__grpc_cconn_lost(dapr__grpc_cconn_t *cc)
     cc->state = DAPR__CC_DRAINING;
     if (cc->ch->conn == cc)
         cc->ch->conn = NULL;
+    /* the server said GOAWAY: once our calls are done, let the connection
+     * go (a server shutting down gracefully waits for exactly that) */
+    if (cc->n_calls == 0)
+        dapr__h2io_close(&cc->io, 0);
 }
 
 /* --- h2io hooks -------------------------------------------------------------- */

@@ -59,6 +59,8 @@ static void unlink_call(dapr__grpc_ccall_t *cc)
         conn->n_writable--;
     cc->writable_pending = false;
     cc->conn = NULL;
+    if (conn->n_calls == 0 && conn->state == DAPR__CC_DRAINING)
+        dapr__h2io_close(&conn->io, 0); /* GOAWAY received and nothing left */
 }
 
 /* Detach from the stream; reset it when it is still open on our side or

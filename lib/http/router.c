@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "api/invoke.h"
 #include "core/strutil.h"
 #include "runtime/runtime_int.h"
 
@@ -258,12 +259,65 @@ static void unimplemented(dapr_runtime_t *rt, dapr__http_req_t *req)
                            dapr_version());
 }
 
-/* Service invocation arrives with a later issue; say so plainly. */
-static void invoke_to(dapr__http_req_t *req, const char *app_id)
+/* The app's answer, passed through: status, content type, headers, body. */
+static void invoke_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
 {
-    dapr__http_send_errorf(req, DAPR_ERR_DIRECT_INVOKE,
-                           "failed to invoke, id: %s, err: service invocation is not implemented "
-                           "yet in libdapr %s", app_id, dapr_version());
+    dapr__http_req_t *req = data;
+    if (err) {
+        dapr__http_send_error(req, err);
+        return;
+    }
+    dapr__http_hdr_t *h = dapr__pool_alloc(&req->pool, (r->n_headers + 1) * sizeof(*h));
+    if (!h) {
+        dapr__http_send_error(req, NULL);
+        return;
+    }
+    size_t n = 0;
+    if (r->content_type)
+        h[n++] = (dapr__http_hdr_t){"Content-Type", r->content_type};
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const char *k = r->headers[i].key;
+        if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "content-type") ||
+            !strcasecmp(k, "date") || !strncasecmp(k, "grpc-", 5))
+            continue;
+        h[n++] = (dapr__http_hdr_t){k, r->headers[i].value};
+    }
+    if (r->grpc_status) {
+        /* a gRPC app's error: its status as JSON, as Dapr renders it */
+        dapr__buf_t b = DAPR__BUF_INIT;
+        dapr__buf_printf(&b, "{\"code\":%d,\"message\":", r->grpc_status);
+        const char *m = r->grpc_message ? r->grpc_message : "";
+        dapr__buf_json_str(&b, m, strlen(m), 0);
+        dapr__buf_puts(&b, ",\"details\":[]}");
+        h[0] = (dapr__http_hdr_t){"Content-Type", "application/json"};
+        dapr__http_respond_buf(req, r->http_status, h, 1, &b);
+        return;
+    }
+    dapr__http_respond(req, r->http_status, h, n, r->body, r->body_len);
+}
+
+static void invoke_to(dapr_runtime_t *rt, dapr__http_req_t *req, const char *app_id,
+                      const char *method)
+{
+    dapr_kv_t *hk = dapr__pool_alloc(&req->pool, (req->n_headers + 1) * sizeof(*hk));
+    if (!hk) {
+        dapr__http_send_error(req, NULL);
+        return;
+    }
+    for (size_t i = 0; i < req->n_headers; i++)
+        hk[i] = (dapr_kv_t){req->headers[i].name, req->headers[i].value};
+    dapr__invoke_req_t r = {
+        .app_id = app_id,
+        .method = method,
+        .verb = req->method,
+        .query = req->query && *req->query ? req->query : NULL,
+        .content_type = dapr__http_req_header(req, "Content-Type"),
+        .headers = hk,
+        .n_headers = req->n_headers,
+        .body = req->body,
+        .body_len = req->body_len,
+    };
+    dapr__invoke(rt, &req->pool, &r, invoke_done, req);
 }
 
 static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req)
@@ -273,7 +327,7 @@ static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req)
     const char *m = strstr(p, "/method/");
     const char *hdr = dapr__http_req_header(req, "dapr-app-id");
     if (hdr && *hdr) {
-        invoke_to(req, hdr);
+        invoke_to(rt, req, hdr, req->path + 1);
         return;
     }
     if (!m || m == p) {
@@ -287,7 +341,7 @@ static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req)
         dapr__http_respond(req, 400, NULL, 0, "bad escape in path", 18);
         return;
     }
-    invoke_to(req, id);
+    invoke_to(rt, req, id, m + strlen("/method/"));
 }
 
 /* dapr-app-id from the header or from Basic auth "dapr-app-id:<id>". */
@@ -331,7 +385,7 @@ static void not_found(dapr_runtime_t *rt, dapr__http_req_t *req)
 {
     const char *id = fallback_app_id(req);
     if (id) {
-        invoke_to(req, id);
+        invoke_to(rt, req, id, req->path + 1);
         return;
     }
     dapr__http_send_errorf(req, DAPR_ERR_DIRECT_INVOKE_NO_APPID,

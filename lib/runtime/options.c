@@ -66,10 +66,10 @@ static const char *check_level(const dapr__options_t *o, const char *v)
 
 static const opt_row rows[] = {
     {"app-id", T_STR, "", O(app_id), NULL, NULL, NULL, "A unique ID for the application"},
-    {"app-port", T_PORT, "", O(app_port), NULL, INVOKE, NULL, "The port the application is listening on"},
-    {"app-protocol", T_STR, "http", O(app_protocol), check_protocol, INVOKE, NULL,
+    {"app-port", T_PORT, "", O(app_port), NULL, NULL, NULL, "The port the application is listening on"},
+    {"app-protocol", T_STR, "http", O(app_protocol), check_protocol, NULL, NULL,
      "Protocol for the application: grpc, grpcs, http, https, h2c"},
-    {"app-channel-address", T_STR, "127.0.0.1", O(app_channel_address), NULL, INVOKE, NULL,
+    {"app-channel-address", T_STR, "127.0.0.1", O(app_channel_address), NULL, NULL, NULL,
      "The network address the application listens on"},
     {"app-max-concurrency", T_INT, "-1", O(app_max_concurrency), NULL, INVOKE, NULL,
      "Controls the concurrency level when forwarding requests to user code; -1 = unlimited"},

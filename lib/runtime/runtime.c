@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "grpc/api.h"
 #include "grpc/grpc.h"
+#include "app_channel.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime"
@@ -153,6 +154,12 @@ static void destroy_close_done(dapr_component_t *c, int status, const char *deta
     rt->pending_closes--;
 }
 
+static void destroy_appch_closed(void *ud)
+{
+    dapr_runtime_t *rt = ud;
+    rt->pending_closes--;
+}
+
 void dapr_runtime_destroy(dapr_runtime_t *rt)
 {
     if (!rt)
@@ -160,6 +167,12 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     /* Destroy without stop: close what is open and run the loop until the
      * components have let go (the loop must not be running right now). */
     close_servers(rt, NULL);
+    if (rt->appch) {
+        dapr__appch_t *ch = rt->appch;
+        rt->appch = NULL;
+        rt->pending_closes++;
+        dapr__appch_close(ch, destroy_appch_closed, rt);
+    }
     for (size_t i = 0; i < rt->n_components; i++) {
         dapr_component_t *c = rt->components[i];
         if (c->initialised && !c->closing) {
@@ -613,9 +626,29 @@ static int start_grpc(dapr_runtime_t *rt)
     return 0;
 }
 
+static int start_app_channel(dapr_runtime_t *rt)
+{
+    if (rt->opt.app_port <= 0)
+        return 0;
+    int rc = dapr__appch_create(rt, &rt->appch);
+    if (rc == DAPR_ENOTSUP) {
+        dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE,
+                  "app channel for --app-protocol %s is not implemented yet in libdapr: calls "
+                  "to this app will fail (grpc apps are supported)", rt->opt.app_protocol);
+        return 0;
+    }
+    if (rc) {
+        set_error(rt, "failed to create the app channel: %s", dapr_strerror(rc));
+        return rc;
+    }
+    dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "app channel created for %s app on port %d",
+              rt->opt.app_protocol, rt->opt.app_port);
+    return 0;
+}
+
 static void after_components(dapr_runtime_t *rt)
 {
-    if (rt->last_error[0] || start_grpc(rt) || start_http(rt)) {
+    if (rt->last_error[0] || start_app_channel(rt) || start_grpc(rt) || start_http(rt)) {
         start_failed(rt);
         return;
     }
@@ -665,9 +698,22 @@ static void stop_close_done(dapr_component_t *c, int status, const char *detail)
     maybe_stopped(rt);
 }
 
+static void appch_closed(void *ud)
+{
+    dapr_runtime_t *rt = ud;
+    rt->pending_closes--;
+    maybe_stopped(rt);
+}
+
 static void close_components(dapr_runtime_t *rt)
 {
     rt->pending_closes++; /* held while closing, for synchronous closes */
+    if (rt->appch) {
+        dapr__appch_t *ch = rt->appch;
+        rt->appch = NULL;
+        rt->pending_closes++;
+        dapr__appch_close(ch, appch_closed, rt);
+    }
     for (size_t i = rt->n_components; i-- > 0;) {
         dapr_component_t *c = rt->components[i];
         if (!c->initialised || c->closing)

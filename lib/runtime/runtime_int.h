@@ -46,6 +46,7 @@ struct dapr_runtime {
     int http_port; /* bound port */
     struct dapr__grpc_server *grpc;
     int grpc_port;
+    struct dapr__appch *appch; /* the app channel, or NULL (no app port) */
     size_t open_servers;
     bool servers_closing;
     void (*on_servers_closed)(struct dapr_runtime *rt);

@@ -286,7 +286,9 @@ class Lifecycle(unittest.TestCase):
                         "--placement-host-address", "127.0.0.1:50005"])
         try:
             logs = d.logs()
-            self.assertIn("flag --app-port is accepted but not active yet", logs)
+            self.assertIn("flag --app-ssl is accepted but not active yet", logs)
+            # --app-ssl turns the protocol into https, whose channel is not built yet
+            self.assertIn("app channel for --app-protocol https is not implemented yet", logs)
             self.assertIn("flag --placement-host-address is accepted but not active yet", logs)
             self.assertIn("The request body size parameter is: 8388608 bytes", logs)
         finally:

@@ -1,0 +1,63 @@
+/* Service invocation, protocol-neutral (spec §1). The HTTP adapter
+ * (/v1.0/invoke/...), the gRPC adapter (InvokeService) and, later, the
+ * internal gRPC server (CallLocal) decode into a dapr__invoke_req_t; the
+ * rules (target resolution, header filtering, the app channel, errors) live
+ * here once.
+ *
+ * The callback runs exactly once, possibly before dapr__invoke returns.
+ * `pool` (borrowed) must outlive the callback; the request's strings are
+ * borrowed until then, the response's are valid during the callback only.
+ */
+#ifndef DAPR_API_INVOKE_H
+#define DAPR_API_INVOKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/errors.h"
+#include "core/pool.h"
+#include "dapr/runtime.h"
+#include "dapr/state.h"
+
+typedef struct dapr__invoke_req {
+    const char *app_id;       /* target app id (may carry ".namespace") */
+    const char *method;       /* method path, without the leading '/' */
+    const char *verb;         /* HTTP verb ("GET", "POST", ...); NULL = none given */
+    const char *query;        /* raw query string without '?', or NULL */
+    const char *content_type; /* or NULL */
+    const dapr_kv_t *headers; /* caller's headers/metadata (repeats allowed) */
+    size_t n_headers;
+    const uint8_t *body;
+    size_t body_len;
+} dapr__invoke_req_t;
+
+typedef struct dapr__invoke_resp {
+    /* The app's answer. HTTP apps: their status code. gRPC apps: 200 for OK,
+     * otherwise the HTTP status Dapr maps the gRPC code to, with grpc_status
+     * and grpc_message set. */
+    int http_status;
+    int grpc_status; /* 0 = OK */
+    const char *grpc_message;
+    const char *content_type; /* or NULL */
+    const dapr_kv_t *headers; /* response headers / gRPC metadata */
+    size_t n_headers;
+    const uint8_t *body;
+    size_t body_len;
+} dapr__invoke_resp_t;
+
+typedef void (*dapr__invoke_cb)(const dapr__apierr_t *err, const dapr__invoke_resp_t *resp,
+                                void *data);
+
+void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
+                  dapr__invoke_cb cb, void *data);
+
+/* Whether a caller's header must not be passed on to the app: hop-by-hop
+ * headers, the API token (never forwarded, CVE-2024-35223), HTTP/2 pseudo
+ * headers and the transport's own gRPC headers. Case-insensitive. */
+bool dapr__invoke_header_dropped(const char *name);
+
+/* HTTP status for a gRPC status code, as Dapr maps them. */
+int dapr__invoke_http_status(int grpc_code);
+
+#endif

@@ -1,0 +1,29 @@
+/* The app channel: how daprd calls its own app (spec §1, --app-port,
+ * --app-protocol, --app-channel-address). One per runtime, created when an
+ * app port is configured.
+ *
+ * gRPC apps (--app-protocol grpc) are called through
+ * dapr.proto.runtime.v1.AppCallback/OnInvoke on one HTTP/2 connection (the
+ * engine of lib/grpc as a client). The caller's headers go along as gRPC
+ * metadata (minus the ones dapr__invoke_header_dropped refuses), with
+ * dapr-caller-app-id / dapr-callee-app-id, and APP_API_TOKEN as
+ * dapr-api-token when it is set.
+ */
+#ifndef DAPR_RUNTIME_APP_CHANNEL_H
+#define DAPR_RUNTIME_APP_CHANNEL_H
+
+#include "api/invoke.h"
+
+typedef struct dapr__appch dapr__appch_t;
+
+/* Create the channel for rt's options. DAPR_ENOTSUP for a protocol that
+ * has no channel yet (the caller reports it), DAPR_ENOMEM, DAPR_EINVAL. */
+int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out);
+/* Call the app. `caller` is the calling app id (our own for local calls). */
+void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
+                        const char *caller, dapr__invoke_cb cb, void *data);
+/* Calls in flight end with an error; `done` (may be NULL) runs once the
+ * channel's handles are closed and its memory is gone. */
+void dapr__appch_close(dapr__appch_t *ch, void (*done)(void *ud), void *ud);
+
+#endif

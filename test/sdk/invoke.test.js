@@ -1,0 +1,170 @@
+// Service invocation of a gRPC app written with the official SDK's
+// DaprServer (communicationProtocol GRPC), called through our daprd by the
+// SDK's DaprClient over HTTP (/v1.0/invoke) and over gRPC (InvokeService).
+"use strict";
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { DaprClient, DaprServer, CommunicationProtocolEnum, HttpMethod } = require("@dapr/dapr");
+const { startDaprd, freePort } = require("./harness");
+
+const APP = "invapp";
+
+describe("invoking a gRPC app (DaprServer over gRPC)", () => {
+  let daprd, server, appPort, seen = [];
+  before(async () => {
+    appPort = await freePort();
+    daprd = await startDaprd({ appId: APP, components: [],
+      args: ["--app-port", String(appPort), "--app-protocol", "grpc"],
+      env: { APP_API_TOKEN: "app-secret" } });
+    server = new DaprServer({
+      serverHost: "127.0.0.1", serverPort: String(appPort),
+      communicationProtocol: CommunicationProtocolEnum.GRPC,
+      clientOptions: { daprHost: "127.0.0.1", daprPort: String(daprd.grpcPort),
+        communicationProtocol: CommunicationProtocolEnum.GRPC },
+      logger: { level: 0 },
+    });
+    await server.invoker.listen("hello", async (req) => {
+      seen.push(req);
+      return { got: req.body, query: req.query || "", ct: req.metadata.contentType };
+    }, { method: HttpMethod.POST });
+    await server.invoker.listen("orders/list", async (req) => ({ query: req.query || "" }),
+      { method: HttpMethod.GET });
+    await server.start();
+  });
+  after(async () => {
+    // daprd first: the app's server.stop() (Node's http2 server.close) waits
+    // for its open sessions, and daprd's connection to the app is one.
+    if (daprd) assert.equal((await daprd.stop()).code, 0);
+    if (server) await server.stop();
+  });
+
+  for (const proto of ["HTTP", "GRPC"]) {
+    it(`reaches the app from DaprClient over ${proto}`, async () => {
+      const client = new DaprClient({ daprHost: "127.0.0.1",
+        daprPort: String(proto === "GRPC" ? daprd.grpcPort : daprd.httpPort),
+        communicationProtocol: CommunicationProtocolEnum[proto], logger: { level: 0 } });
+      try {
+        const r = await client.invoker.invoke(APP, "hello", HttpMethod.POST, { n: 42, s: "x" });
+        assert.deepEqual(JSON.parse(r.got), { n: 42, s: "x" });
+        assert.equal(r.ct, "application/json");
+        const l = await client.invoker.invoke(APP, "orders/list", HttpMethod.GET);
+        assert.deepEqual(l, { query: "" });
+      } finally {
+        await client.stop();
+      }
+    });
+  }
+
+  it("passes the query string, the verb and the body through /v1.0/invoke", async () => {
+    const base = `http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/${APP}/method`;
+    let r = await fetch(`${base}/orders/list?page=2&sort=asc`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { query: "page=2&sort=asc" });
+    r = await fetch(`${base}/hello`, { method: "POST", body: "plain text", headers: { "content-type": "text/plain" } });
+    assert.equal(r.status, 200);
+    const j = await r.json();
+    assert.equal(j.got, "plain text");
+    assert.equal(j.ct, "text/plain");
+    // the dapr-app-id header routes any path to the app
+    r = await fetch(`http://127.0.0.1:${daprd.httpPort}/orders/list?x=1`, { headers: { "dapr-app-id": APP } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { query: "x=1" });
+  });
+
+  it("answers a method the app does not handle with the app's (empty) answer", async () => {
+    const r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/${APP}/method/nothing`);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "");
+  });
+
+  it("refuses an unknown app id with ERR_DIRECT_INVOKE, and no app id at all", async () => {
+    let r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/nosuchapp/method/hello`);
+    assert.equal(r.status, 500);
+    assert.equal((await r.json()).errorCode, "ERR_DIRECT_INVOKE");
+    r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke//method/hello`);
+    assert.equal(r.status, 404);
+  });
+});
+
+describe("invoking an app that is not listening", () => {
+  it("fails with ERR_DIRECT_INVOKE (HTTP 500, gRPC INTERNAL)", async () => {
+    const appPort = await freePort();
+    const daprd = await startDaprd({ appId: "downapp", components: [],
+      args: ["--app-port", String(appPort), "--app-protocol", "grpc"] });
+    try {
+      const r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/downapp/method/x`, { method: "POST" });
+      assert.equal(r.status, 500);
+      const e = await r.json();
+      assert.equal(e.errorCode, "ERR_DIRECT_INVOKE");
+      assert.match(e.message, /^failed to invoke, id: downapp, err: /);
+      const client = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(daprd.grpcPort),
+        communicationProtocol: CommunicationProtocolEnum.GRPC, logger: { level: 0 } });
+      try {
+        await assert.rejects(client.invoker.invoke("downapp", "x", HttpMethod.POST, { a: 1 }),
+          (err) => err.code === 13 && /failed to invoke, id: downapp/.test(err.message));
+      } finally {
+        await client.stop();
+      }
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+    }
+  });
+});
+
+// A raw @grpc/grpc-js app (our own .proto files) to see exactly what daprd
+// sends: the caller's headers as metadata, never the caller's dapr-api-token
+// (CVE-2024-35223), APP_API_TOKEN as dapr-api-token, dapr-caller-app-id.
+describe("what a gRPC app receives", () => {
+  const path = require("node:path");
+  const grpc = require("@grpc/grpc-js");
+  const protoLoader = require("@grpc/proto-loader");
+  const root = path.join(__dirname, "../../proto");
+  const def = protoLoader.loadSync(path.join(root, "dapr/proto/runtime/v1/appcallback.proto"),
+    { includeDirs: [root], keepCase: true, longs: String, enums: String, defaults: true });
+  const AppCallback = grpc.loadPackageDefinition(def).dapr.proto.runtime.v1.AppCallback;
+
+  it("gets filtered metadata, the app token, the caller id, verb, query and body", async () => {
+    let got;
+    const srv = new grpc.Server();
+    srv.addService(AppCallback.service, {
+      OnInvoke(call, cb) {
+        got = { md: call.metadata.getMap(), req: call.request };
+        cb(null, { data: { type_url: "", value: Buffer.from("pong") }, content_type: "text/plain" });
+      },
+    });
+    const appPort = await new Promise((res, rej) => srv.bindAsync("127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const daprd = await startDaprd({ appId: "rawapp", components: [],
+      args: ["--app-port", String(appPort), "--app-protocol", "grpc"],
+      env: { APP_API_TOKEN: "app-secret", DAPR_API_TOKEN: "caller-secret" } });
+    try {
+      const r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/rawapp/method/ping/sub?a=1&b=2`, {
+        method: "PUT", body: "ping-body",
+        headers: { "dapr-api-token": "caller-secret", "x-trace-me": "yes", "content-type": "text/plain" } });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), "pong");
+      assert.match(r.headers.get("content-type"), /^text\/plain/);
+      assert.equal(got.req.method, "ping/sub");
+      assert.equal(got.req.http_extension.verb, "PUT");
+      assert.equal(got.req.http_extension.querystring, "a=1&b=2");
+      assert.equal(got.req.content_type, "text/plain");
+      assert.equal(Buffer.from(got.req.data.value).toString(), "ping-body");
+      assert.equal(got.md["x-trace-me"], "yes");
+      assert.equal(got.md["dapr-api-token"], "app-secret", "APP_API_TOKEN, not the caller's token");
+      assert.equal(got.md["dapr-caller-app-id"], "rawapp");
+      assert.equal(got.md["dapr-callee-app-id"], "rawapp");
+      // an error status from the app: passed through over HTTP as Dapr renders it
+      srv.removeService(AppCallback.service);
+      srv.addService(AppCallback.service, {
+        OnInvoke(call, cb) { cb({ code: grpc.status.NOT_FOUND, details: "no such order" }); },
+      });
+      const e = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/rawapp/method/x`,
+        { headers: { "dapr-api-token": "caller-secret" } });
+      assert.equal(e.status, 404);
+      assert.deepEqual(await e.json(), { code: 5, message: "no such order", details: [] });
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+      srv.forceShutdown();
+    }
+  });
+});
