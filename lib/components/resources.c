@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "components/resources_int.h"
 #include "components/yaml.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -28,14 +29,7 @@
 #define COMPONENT_API "dapr.io/v1alpha1"
 
 typedef dapr__yaml_node_t node_t;
-
-/* What every error message needs: where we are and what we are reading. */
-typedef struct ctx {
-    const char *file;
-    const dapr__logger_t *lg;
-    char **err;
-    const char *comp; /* component name once known */
-} ctx_t;
+typedef dapr__res_ctx_t ctx_t;
 
 /* Hand out a buffer's text NUL-terminated (dapr__buf_cstr only reserves
  * the byte: an untouched buffer has none), or NULL after an OOM. */
@@ -68,16 +62,12 @@ static int errorf(char **err, int code, const char *fmt, ...)
     return code;
 }
 
-/* "<file>:<line>: [component <name>: ]<problem>", DAPR_EPARSE. */
-static int fail(const ctx_t *c, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(const ctx_t *c, int line, const char *fmt, ...)
+int dapr__res_fail(const ctx_t *c, int line, const char *fmt, ...)
 {
     dapr__buf_t b = DAPR__BUF_INIT;
     dapr__buf_printf(&b, "%s:%d: ", c->file, line);
     if (c->comp)
-        dapr__buf_printf(&b, "component %s: ", c->comp);
+        dapr__buf_printf(&b, "%s %s: ", c->kind ? c->kind : "component", c->comp);
     va_list ap;
     va_start(ap, fmt);
     dapr__buf_vprintf(&b, fmt, ap);
@@ -87,16 +77,16 @@ static int fail(const ctx_t *c, int line, const char *fmt, ...)
     return *c->err ? DAPR_EPARSE : DAPR_ENOMEM;
 }
 
-static int nomem(const ctx_t *c)
+int dapr__res_nomem(const ctx_t *c)
 {
     return errorf(c->err, DAPR_ENOMEM, "%s: out of memory", c->file);
 }
 
-static int dup_str(const ctx_t *c, const char *s, char **out)
+int dapr__res_dup(const ctx_t *c, const char *s, char **out)
 {
     *out = NULL;
     if (s && !(*out = dapr__strdup(s)))
-        return nomem(c);
+        return dapr__res_nomem(c);
     return 0;
 }
 
@@ -104,8 +94,8 @@ static int dup_str(const ctx_t *c, const char *s, char **out)
 
 /* Text of a scalar field; NULL when absent or null. *line gets the line of
  * the value (or 0). A collection where text belongs is an error. */
-static int get_text(const ctx_t *c, const node_t *map, const char *key, const char *what,
-                    const char **out, int *line)
+int dapr__res_get_text(const ctx_t *c, const node_t *map, const char *key, const char *what,
+                       const char **out, int *line)
 {
     const dapr__yaml_pair_t *p = dapr__yaml_find(map, key, true);
     *out = NULL;
@@ -114,16 +104,16 @@ static int get_text(const ctx_t *c, const node_t *map, const char *key, const ch
     if (!p || dapr__yaml_is_null(p->value))
         return 0;
     if (p->value->kind != DAPR__YAML_SCALAR)
-        return fail(c, p->value->line, "%s must be a string, not a %s", what,
-                    dapr__yaml_kind_name(p->value));
+        return dapr__res_fail(c, p->value->line, "%s must be a string, not a %s", what,
+                              dapr__yaml_kind_name(p->value));
     *out = p->value->text;
     return 0;
 }
 
 /* A mapping field; *out NULL when absent or null. *key_line gets the line of
  * its key, where "X is required" errors about its children point. */
-static int get_map(const ctx_t *c, const node_t *map, const char *key, const node_t **out,
-                   int *key_line)
+int dapr__res_get_map(const ctx_t *c, const node_t *map, const char *key, const node_t **out,
+                      int *key_line)
 {
     const dapr__yaml_pair_t *p = dapr__yaml_find(map, key, true);
     *out = NULL;
@@ -131,23 +121,23 @@ static int get_map(const ctx_t *c, const node_t *map, const char *key, const nod
     if (!p || dapr__yaml_is_null(p->value))
         return 0;
     if (p->value->kind != DAPR__YAML_MAP)
-        return fail(c, p->value->line, "%s must be a mapping, not a %s", key,
-                    dapr__yaml_kind_name(p->value));
+        return dapr__res_fail(c, p->value->line, "%s must be a mapping, not a %s", key,
+                              dapr__yaml_kind_name(p->value));
     *out = p->value;
     return 0;
 }
 
 /* A sequence field; *out NULL when absent or null. */
-static int get_seq(const ctx_t *c, const node_t *map, const char *key, const char *what,
-                   const node_t **out)
+int dapr__res_get_seq(const ctx_t *c, const node_t *map, const char *key, const char *what,
+                      const node_t **out)
 {
     const dapr__yaml_pair_t *p = dapr__yaml_find(map, key, true);
     *out = NULL;
     if (!p || dapr__yaml_is_null(p->value))
         return 0;
     if (p->value->kind != DAPR__YAML_SEQ)
-        return fail(c, p->value->line, "%s must be a sequence, not a %s", what,
-                    dapr__yaml_kind_name(p->value));
+        return dapr__res_fail(c, p->value->line, "%s must be a sequence, not a %s", what,
+                              dapr__yaml_kind_name(p->value));
     *out = p->value;
     return 0;
 }
@@ -187,14 +177,15 @@ static int value_json(const ctx_t *c, const dapr__res_md_t *md, const node_t *v,
     dapr__yaml_err_t ye;
     json_t *j = dapr__yaml_to_json(v, &ye);
     if (!j)
-        return ye.line ? fail(c, ye.line, "metadata %s: %s", md->name, ye.msg) : nomem(c);
+        return ye.line ? dapr__res_fail(c, ye.line, "metadata %s: %s", md->name, ye.msg)
+                       : dapr__res_nomem(c);
     dapr__buf_t b = DAPR__BUF_INIT;
     int rc = dapr__json_go_encode(j, &b);
     json_decref(j);
     if (rc)
         dapr__buf_free(&b);
     if (rc || !(*out = buf_text(&b)))
-        return nomem(c);
+        return dapr__res_nomem(c);
     return 0;
 }
 
@@ -203,65 +194,67 @@ static int md_value(const ctx_t *c, dapr__res_md_t *md, const node_t *item)
     const dapr__yaml_pair_t *p = dapr__yaml_find(item, "value", true);
     const node_t *v = p ? p->value : NULL;
     if (dapr__yaml_is_null(v))
-        return dup_str(c, "", &md->value);
+        return dapr__res_dup(c, "", &md->value);
     if (v->kind == DAPR__YAML_SCALAR)
-        return dup_str(c, v->text, &md->value);
+        return dapr__res_dup(c, v->text, &md->value);
     return value_json(c, md, v, &md->value);
 }
 
 static int md_secret_ref(const ctx_t *c, dapr__res_md_t *md, const node_t *ref)
 {
     if (ref->kind != DAPR__YAML_MAP)
-        return fail(c, ref->line, "metadata %s: secretKeyRef must be a mapping, not a %s",
-                    md->name, dapr__yaml_kind_name(ref));
+        return dapr__res_fail(c, ref->line,
+                              "metadata %s: secretKeyRef must be a mapping, not a %s", md->name,
+                              dapr__yaml_kind_name(ref));
     const char *name, *key;
-    int rc = get_text(c, ref, "name", "secretKeyRef.name", &name, NULL);
+    int rc = dapr__res_get_text(c, ref, "name", "secretKeyRef.name", &name, NULL);
     if (!rc)
-        rc = get_text(c, ref, "key", "secretKeyRef.key", &key, NULL);
+        rc = dapr__res_get_text(c, ref, "key", "secretKeyRef.key", &key, NULL);
     if (rc)
         return rc;
     if (!name || !*name)
-        return fail(c, ref->line, "metadata %s: secretKeyRef.name is required", md->name);
+        return dapr__res_fail(c, ref->line, "metadata %s: secretKeyRef.name is required",
+                              md->name);
     /* a secret holding a single value is commonly keyed by its own name */
     if (!key || !*key)
         key = name;
-    if ((rc = dup_str(c, name, &md->secret_name)))
+    if ((rc = dapr__res_dup(c, name, &md->secret_name)))
         return rc;
-    return dup_str(c, key, &md->secret_key);
+    return dapr__res_dup(c, key, &md->secret_key);
 }
 
 static int parse_md(const ctx_t *c, const node_t *item, size_t idx, dapr__res_md_t *md)
 {
     md->line = item->line;
     if (item->kind != DAPR__YAML_MAP)
-        return fail(c, item->line, "spec.metadata[%zu] must be a mapping of name and value",
-                    idx);
+        return dapr__res_fail(c, item->line,
+                              "spec.metadata[%zu] must be a mapping of name and value", idx);
     const char *name, *env;
-    int rc = get_text(c, item, "name", "spec.metadata name", &name, NULL);
+    int rc = dapr__res_get_text(c, item, "name", "spec.metadata name", &name, NULL);
     if (rc)
         return rc;
     if (!name || !*name)
-        return fail(c, item->line, "spec.metadata[%zu]: name is required", idx);
-    if ((rc = dup_str(c, name, &md->name)))
+        return dapr__res_fail(c, item->line, "spec.metadata[%zu]: name is required", idx);
+    if ((rc = dapr__res_dup(c, name, &md->name)))
         return rc;
     const dapr__yaml_pair_t *ref = dapr__yaml_find(item, "secretKeyRef", true);
     if (ref && !dapr__yaml_is_null(ref->value))
         return md_secret_ref(c, md, ref->value);
-    if ((rc = get_text(c, item, "envRef", "envRef", &env, NULL)))
+    if ((rc = dapr__res_get_text(c, item, "envRef", "envRef", &env, NULL)))
         return rc;
     if (env && *env)
-        return dup_str(c, env, &md->env_ref);
+        return dapr__res_dup(c, env, &md->env_ref);
     return md_value(c, md, item);
 }
 
 static int parse_md_list(const ctx_t *c, const node_t *spec, dapr__res_component_t *comp)
 {
     const node_t *seq;
-    int rc = get_seq(c, spec, "metadata", "spec.metadata", &seq);
+    int rc = dapr__res_get_seq(c, spec, "metadata", "spec.metadata", &seq);
     if (rc || !seq || !seq->n)
         return rc;
     if (!(comp->md = dapr__calloc(seq->n, sizeof(*comp->md))))
-        return nomem(c);
+        return dapr__res_nomem(c);
     for (size_t i = 0; i < seq->n; i++) {
         comp->n_md = i + 1; /* so a partial entry is freed too */
         if ((rc = parse_md(c, seq->items[i], i, &comp->md[i])))
@@ -270,21 +263,21 @@ static int parse_md_list(const ctx_t *c, const node_t *spec, dapr__res_component
     return 0;
 }
 
-static int parse_scopes(const ctx_t *c, const node_t *root, dapr__res_component_t *comp)
+int dapr__res_get_scopes(const ctx_t *c, const node_t *root, char ***out, size_t *n)
 {
     const node_t *seq;
-    int rc = get_seq(c, root, "scopes", "scopes", &seq);
+    int rc = dapr__res_get_seq(c, root, "scopes", "scopes", &seq);
     if (rc || !seq || !seq->n)
         return rc;
-    if (!(comp->scopes = dapr__calloc(seq->n, sizeof(*comp->scopes))))
-        return nomem(c);
+    if (!(*out = dapr__calloc(seq->n, sizeof(**out))))
+        return dapr__res_nomem(c);
     for (size_t i = 0; i < seq->n; i++) {
         const node_t *it = seq->items[i];
         if (it->kind != DAPR__YAML_SCALAR)
-            return fail(c, it->line, "scopes[%zu] must be an app id, not a %s", i,
-                        dapr__yaml_kind_name(it));
-        comp->n_scopes = i + 1;
-        if ((rc = dup_str(c, it->text, &comp->scopes[i])))
+            return dapr__res_fail(c, it->line, "scopes[%zu] must be an app id, not a %s", i,
+                                  dapr__yaml_kind_name(it));
+        *n = i + 1; /* so a partial list is freed too */
+        if ((rc = dapr__res_dup(c, it->text, &(*out)[i])))
             return rc;
     }
     return 0;
@@ -295,14 +288,15 @@ static int parse_init_timeout(const ctx_t *c, const node_t *spec, dapr__res_comp
     const char *s;
     int line;
     int64_t ns;
-    int rc = get_text(c, spec, "initTimeout", "spec.initTimeout", &s, &line);
+    int rc = dapr__res_get_text(c, spec, "initTimeout", "spec.initTimeout", &s, &line);
     if (rc || !s)
         return rc;
     if (dapr__parse_duration(s, false, &ns))
-        return fail(c, line, "spec.initTimeout: invalid duration \"%s\" (e.g. \"5s\", \"500ms\")",
-                    s);
+        return dapr__res_fail(c, line,
+                              "spec.initTimeout: invalid duration \"%s\" (e.g. \"5s\", \"500ms\")",
+                              s);
     if (ns <= 0)
-        return fail(c, line, "spec.initTimeout: must be positive, got \"%s\"", s);
+        return dapr__res_fail(c, line, "spec.initTimeout: must be positive, got \"%s\"", s);
     comp->init_timeout_ms = (ns + 999999) / 1000000; /* round up: 1us is not 0 */
     return 0;
 }
@@ -312,23 +306,23 @@ static int parse_spec(const ctx_t *c, const node_t *spec, int spec_line,
 {
     const char *type, *version, *ign;
     int line;
-    int rc = get_text(c, spec, "type", "spec.type", &type, NULL);
+    int rc = dapr__res_get_text(c, spec, "type", "spec.type", &type, NULL);
     if (rc)
         return rc;
     if (!type || !*type)
-        return fail(c, spec_line, "spec.type is required");
-    if ((rc = dup_str(c, type, &comp->type)))
+        return dapr__res_fail(c, spec_line, "spec.type is required");
+    if ((rc = dapr__res_dup(c, type, &comp->type)))
         return rc;
-    if ((rc = get_text(c, spec, "version", "spec.version", &version, NULL)))
+    if ((rc = dapr__res_get_text(c, spec, "version", "spec.version", &version, NULL)))
         return rc;
-    if ((rc = dup_str(c, version && *version ? version : "v1", &comp->version)))
+    if ((rc = dapr__res_dup(c, version && *version ? version : "v1", &comp->version)))
         return rc;
     if ((rc = parse_init_timeout(c, spec, comp)))
         return rc;
-    if ((rc = get_text(c, spec, "ignoreErrors", "spec.ignoreErrors", &ign, &line)))
+    if ((rc = dapr__res_get_text(c, spec, "ignoreErrors", "spec.ignoreErrors", &ign, &line)))
         return rc;
     if (ign && dapr__parse_bool(ign, &comp->ignore_errors))
-        return fail(c, line, "spec.ignoreErrors: invalid boolean \"%s\"", ign);
+        return dapr__res_fail(c, line, "spec.ignoreErrors: invalid boolean \"%s\"", ign);
     return parse_md_list(c, spec, comp);
 }
 
@@ -337,11 +331,11 @@ static int parse_auth(const ctx_t *c, const node_t *root, dapr__res_component_t 
     const node_t *auth;
     const char *store;
     int line;
-    int rc = get_map(c, root, "auth", &auth, &line);
+    int rc = dapr__res_get_map(c, root, "auth", &auth, &line);
     if (!rc)
-        rc = get_text(c, auth, "secretStore", "auth.secretStore", &store, NULL);
+        rc = dapr__res_get_text(c, auth, "secretStore", "auth.secretStore", &store, NULL);
     if (!rc && store && *store)
-        rc = dup_str(c, store, &comp->secret_store);
+        rc = dapr__res_dup(c, store, &comp->secret_store);
     return rc;
 }
 
@@ -352,29 +346,30 @@ static int parse_component(ctx_t *c, const dapr__yaml_doc_t *doc, dapr__res_comp
     int meta_line, spec_line;
     comp->line = doc->line;
     comp->init_timeout_ms = DEFAULT_INIT_TIMEOUT_MS;
-    int rc = dup_str(c, c->file, &comp->file);
+    int rc = dapr__res_dup(c, c->file, &comp->file);
     if (!rc)
-        rc = get_map(c, root, "metadata", &meta, &meta_line);
+        rc = dapr__res_get_map(c, root, "metadata", &meta, &meta_line);
     if (!rc)
-        rc = get_text(c, meta, "name", "metadata.name", &name, NULL);
+        rc = dapr__res_get_text(c, meta, "name", "metadata.name", &name, NULL);
     if (rc)
         return rc;
     if (!name || !*name)
-        return fail(c, meta ? meta_line : doc->line, "component: metadata.name is required");
-    if ((rc = dup_str(c, name, &comp->name)))
+        return dapr__res_fail(c, meta ? meta_line : doc->line,
+                              "component: metadata.name is required");
+    if ((rc = dapr__res_dup(c, name, &comp->name)))
         return rc;
     c->comp = comp->name;
-    if ((rc = get_text(c, meta, "namespace", "metadata.namespace", &ns, NULL)))
+    if ((rc = dapr__res_get_text(c, meta, "namespace", "metadata.namespace", &ns, NULL)))
         return rc;
-    if (ns && *ns && (rc = dup_str(c, ns, &comp->namespace_)))
+    if (ns && *ns && (rc = dapr__res_dup(c, ns, &comp->namespace_)))
         return rc;
-    if ((rc = get_map(c, root, "spec", &spec, &spec_line)))
+    if ((rc = dapr__res_get_map(c, root, "spec", &spec, &spec_line)))
         return rc;
     if ((rc = parse_spec(c, spec, spec ? spec_line : doc->line, comp)))
         return rc;
     if ((rc = parse_auth(c, root, comp)))
         return rc;
-    return parse_scopes(c, root, comp);
+    return dapr__res_get_scopes(c, root, &comp->scopes, &comp->n_scopes);
 }
 
 /* ---- documents ----------------------------------------------------------- */
@@ -394,9 +389,7 @@ static int append(dapr__resources_t *r, const dapr__res_component_t *comp)
     return 0;
 }
 
-static void debugf(const ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void debugf(const ctx_t *c, const char *fmt, ...)
+void dapr__res_debugf(const ctx_t *c, const char *fmt, ...)
 {
     if (!c->lg || !dapr__log_on(c->lg, DAPR_LOG_DEBUG))
         return;
@@ -412,7 +405,7 @@ static int add_component(ctx_t *c, const dapr__yaml_doc_t *doc, dapr__resources_
     memset(&comp, 0, sizeof(comp));
     int rc = parse_component(c, doc, &comp);
     if (!rc && append(r, &comp))
-        rc = nomem(c);
+        rc = dapr__res_nomem(c);
     if (rc)
         free_component(&comp);
     return rc;
@@ -423,30 +416,36 @@ static int parse_doc(ctx_t *c, const dapr__yaml_doc_t *doc, dapr__resources_t *r
     const node_t *root = doc->root;
     const char *kind, *api;
     c->comp = NULL;
+    c->kind = "component";
     if (dapr__yaml_is_null(root))
         return 0; /* empty document, e.g. a trailing `---` */
     if (root->kind != DAPR__YAML_MAP) {
-        debugf(c, "%s:%d: skipping a document that is a %s, not a resource", c->file, doc->line,
-               dapr__yaml_kind_name(root));
+        dapr__res_debugf(c, "%s:%d: skipping a document that is a %s, not a resource", c->file,
+                         doc->line, dapr__yaml_kind_name(root));
         return 0;
     }
-    int rc = get_text(c, root, "kind", "kind", &kind, NULL);
+    int rc = dapr__res_get_text(c, root, "kind", "kind", &kind, NULL);
     if (!rc)
-        rc = get_text(c, root, "apiVersion", "apiVersion", &api, NULL);
+        rc = dapr__res_get_text(c, root, "apiVersion", "apiVersion", &api, NULL);
     if (rc)
         return rc;
     if (!kind || !*kind) {
-        debugf(c, "%s:%d: skipping a document without kind", c->file, doc->line);
+        dapr__res_debugf(c, "%s:%d: skipping a document without kind", c->file, doc->line);
         return 0;
     }
+    if (!strcmp(kind, "Resiliency")) {
+        /* Dapr's loader selects Resiliency documents by kind alone */
+        c->kind = "resiliency";
+        return dapr__res_add_resiliency(c, doc, r);
+    }
     if (strcmp(kind, "Component")) {
-        debugf(c, "%s:%d: skipping %s resource (not loaded by this version)", c->file,
-               doc->line, kind);
+        dapr__res_debugf(c, "%s:%d: skipping %s resource (not loaded by this version)", c->file,
+                         doc->line, kind);
         return 0;
     }
     if (!api || strcmp(api, COMPONENT_API)) {
-        debugf(c, "%s:%d: skipping Component with apiVersion \"%s\" (want %s)", c->file,
-               doc->line, api ? api : "", COMPONENT_API);
+        dapr__res_debugf(c, "%s:%d: skipping Component with apiVersion \"%s\" (want %s)",
+                         c->file, doc->line, api ? api : "", COMPONENT_API);
         return 0;
     }
     return add_component(c, doc, r);
@@ -464,6 +463,7 @@ void dapr__resources_free(dapr__resources_t *r)
     for (size_t i = 0; i < r->n_components; i++)
         free_component(&r->components[i]);
     dapr__free(r->components);
+    dapr__res_free_resiliencies(r);
     dapr__resources_init(r);
 }
 
@@ -471,7 +471,7 @@ int dapr__resources_parse(dapr__resources_t *r, const char *file, const char *da
                           const dapr__logger_t *lg, char **err)
 {
     char *local_err = NULL;
-    ctx_t c = {file ? file : "(input)", lg, err ? err : &local_err, NULL};
+    ctx_t c = {file ? file : "(input)", lg, err ? err : &local_err, NULL, NULL};
     *c.err = NULL;
     dapr__yaml_stream_t s;
     dapr__yaml_err_t ye;
@@ -482,9 +482,9 @@ int dapr__resources_parse(dapr__resources_t *r, const char *file, const char *da
         rc = parse_doc(&c, &s.docs[i], r);
     c.comp = NULL;
     if (!rc && prc == DAPR_ENOMEM)
-        rc = nomem(&c);
+        rc = dapr__res_nomem(&c);
     else if (!rc && prc)
-        rc = fail(&c, ye.line, "invalid YAML: %s", ye.msg);
+        rc = dapr__res_fail(&c, ye.line, "invalid YAML: %s", ye.msg);
     dapr__yaml_free(&s);
     dapr__free(local_err);
     return rc;
