@@ -107,6 +107,68 @@ typedef struct dapr_state_store_vtable {
  * (missing type/version/ops), DAPR_EEXIST (type+version taken), DAPR_ENOMEM. */
 DAPR_EXTERN int dapr_register_state_store(const dapr_state_store_vtable_t *vt);
 
+/* ---------------------------------------------------------------------
+ * Name resolvers (service invocation: app id → address of a sidecar).
+ *
+ * Not loaded from Component files: the Configuration resource selects one
+ * (spec.nameResolution.component "mdns" → type "nameresolution.mdns",
+ * .version, .configuration = the metadata). Standalone default: mdns.
+ * The runtime calls init, then register_self with its own app id and
+ * internal gRPC address, then resolve for each remote call, then close.
+ * ------------------------------------------------------------------- */
+
+/* The sidecar to announce. Strings borrowed for the call (copy them). */
+typedef struct dapr_name_instance {
+    const char *app_id;
+    const char *namespace_; /* may be NULL or "" */
+    const char *host;       /* IP literal other sidecars reach this one on ("127.0.0.1") */
+    uint16_t port;          /* the internal gRPC port (sidecar to sidecar) */
+    /* Optional extra properties (DAPR_HTTP_PORT, APP_PORT...): published
+     * where the resolver can (mdns: "key=value" TXT strings), else ignored. */
+    const dapr_kv_t *extra;
+    size_t n_extra;
+} dapr_name_instance_t;
+
+typedef struct dapr_name_resolve_req {
+    const char *app_id;
+    const char *namespace_; /* may be NULL or "" */
+} dapr_name_resolve_req_t;
+
+/* err NULL on success; borrowed. */
+typedef void (*dapr_name_done_cb)(const dapr_error_t *err, void *data);
+/* address "host:port" ("[::1]:50002" for IPv6) on success, NULL with err set
+ * on failure (DAPR_ENOTFOUND: no live instance); both borrowed. */
+typedef void (*dapr_name_resolve_cb)(const dapr_error_t *err, const char *address, void *data);
+
+typedef struct dapr_name_resolver_vtable {
+    const char *type;    /* "nameresolution.mdns" */
+    const char *version; /* "v1" */
+    size_t priv_size;
+    const dapr_md_field_t *md_fields; /* parsed from spec.nameResolution.configuration */
+    size_t n_md_fields;
+
+    /* Same contract as the state store's init/close. close withdraws the
+     * registration (mdns goodbye, sqlite row delete) and completes pending
+     * resolves with DAPR_ECLOSED before done. */
+    int (*init)(dapr_component_t *c, dapr_component_done_cb done);
+    void (*close)(dapr_component_t *c, dapr_component_done_cb done);
+    /* Optional (NULL: nothing to announce). Announce this sidecar; once per
+     * component (DAPR_ESTATE after that). cb fires once the instance is
+     * announced / stored. Errors before cb: DAPR_EINVAL, DAPR_ESTATE,
+     * DAPR_ECLOSED, DAPR_ENOMEM. */
+    int (*register_self)(dapr_component_t *c, const dapr_name_instance_t *self,
+                         dapr_name_done_cb cb, void *data);
+    /* Address of one live instance of req->app_id, round-robin among the live
+     * instances. May call cb before returning (cache hit). Errors before cb:
+     * DAPR_EINVAL (bad app id), DAPR_ECLOSED, DAPR_ENOMEM. */
+    int (*resolve)(dapr_component_t *c, const dapr_name_resolve_req_t *req,
+                   dapr_name_resolve_cb cb, void *data);
+} dapr_name_resolver_vtable_t;
+
+/* Register a name resolver type, process-wide; rules as
+ * dapr_register_state_store (type must start with "nameresolution."). */
+DAPR_EXTERN int dapr_register_name_resolver(const dapr_name_resolver_vtable_t *vt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,10 +19,14 @@
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const dapr_state_store_vtable_t *state_types[MAX_TYPES];
 static size_t n_state_types;
+static const dapr_name_resolver_vtable_t *nr_types[MAX_TYPES];
+static size_t n_nr_types;
 static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 
 extern const dapr_state_store_vtable_t dapr__state_in_memory_vtable;
 extern const dapr_state_store_vtable_t dapr__state_redis_vtable;
+extern const dapr_name_resolver_vtable_t dapr__nr_mdns_vtable;
+extern const dapr_name_resolver_vtable_t dapr__nr_sqlite_vtable;
 
 static int register_state(const dapr_state_store_vtable_t *vt)
 {
@@ -45,11 +49,31 @@ static int register_state(const dapr_state_store_vtable_t *vt)
     return rc;
 }
 
+static int register_nameres(const dapr_name_resolver_vtable_t *vt)
+{
+    if (!vt || !vt->type || !vt->version || !vt->init || !vt->close || !vt->resolve ||
+        !dapr__starts_with(vt->type, "nameresolution.") || !vt->type[15])
+        return DAPR_EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; i < n_nr_types; i++)
+        if (!strcmp(nr_types[i]->type, vt->type) && !strcmp(nr_types[i]->version, vt->version))
+            rc = DAPR_EEXIST;
+    if (!rc && n_nr_types == MAX_TYPES)
+        rc = DAPR_ENOMEM;
+    if (!rc)
+        nr_types[n_nr_types++] = vt;
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
 static void register_builtins(void)
 {
     /* Adding a built-in component: one line here. */
     register_state(&dapr__state_in_memory_vtable);
     register_state(&dapr__state_redis_vtable);
+    register_nameres(&dapr__nr_mdns_vtable);
+    register_nameres(&dapr__nr_sqlite_vtable);
 }
 
 void dapr__registry_init(void) { pthread_once(&builtins_once, register_builtins); }
@@ -58,6 +82,12 @@ int dapr_register_state_store(const dapr_state_store_vtable_t *vt)
 {
     dapr__registry_init();
     return register_state(vt);
+}
+
+int dapr_register_name_resolver(const dapr_name_resolver_vtable_t *vt)
+{
+    dapr__registry_init();
+    return register_nameres(vt);
 }
 
 const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const char *version)
@@ -74,10 +104,26 @@ const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const ch
     return found;
 }
 
+const dapr_name_resolver_vtable_t *dapr__registry_nameres(const char *type, const char *version)
+{
+    const dapr_name_resolver_vtable_t *found = NULL;
+    if (!version || !*version)
+        version = "v1";
+    dapr__registry_init();
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; i < n_nr_types && !found; i++)
+        if (!strcmp(nr_types[i]->type, type) && !strcmp(nr_types[i]->version, version))
+            found = nr_types[i];
+    pthread_mutex_unlock(&reg_lock);
+    return found;
+}
+
 dapr__component_kind_t dapr__registry_kind_of(const char *type)
 {
     if (dapr__starts_with(type, "state."))
         return DAPR__KIND_STATE;
+    if (dapr__starts_with(type, "nameresolution."))
+        return DAPR__KIND_NAMERES;
     return 0;
 }
 
@@ -217,27 +263,16 @@ static int parse_prefix(dapr_component_t *c, const char *ns, char *err, size_t e
     return 0;
 }
 
-int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
-                        const char *app_id, const char *ns, const char *name, const char *type,
-                        const char *version, const dapr_kv_t *md, size_t n_md, char *err,
-                        size_t errlen)
+/* The part shared by every kind: copies, scope, private data. */
+static int instance_alloc(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
+                          const char *app_id, const char *name, const char *type,
+                          const char *version, const dapr_kv_t *md, size_t n_md,
+                          size_t priv_size)
 {
-    *out = NULL;
-    if (!version || !*version)
-        version = "v1";
-    dapr__component_kind_t kind = dapr__registry_kind_of(type);
-    const dapr_state_store_vtable_t *vt = NULL;
-    if (kind == DAPR__KIND_STATE)
-        vt = dapr__registry_state(type, version);
-    if (!vt) {
-        snprintf(err, errlen, "couldn't find component %s/%s", type, version);
-        return DAPR_ENOTFOUND;
-    }
     dapr_component_t *c = dapr__calloc(1, sizeof(*c));
     if (!c)
         return DAPR_ENOMEM;
-    c->kind = kind;
-    c->state_vt = vt;
+    *out = c;
     c->loop = loop;
     c->log = lg;
     c->name = dapr__strdup(name);
@@ -248,18 +283,52 @@ int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__log
     dapr__buf_printf(&sc, "dapr.contrib.%s", type);
     c->scope = sc.oom ? NULL : dapr__buf_steal(&sc, NULL);
     c->md = n_md ? dapr__calloc(n_md, sizeof(*c->md)) : NULL;
-    c->priv = dapr__calloc(1, vt->priv_size ? vt->priv_size : 1);
-    int rc = DAPR_ENOMEM;
+    c->priv = dapr__calloc(1, priv_size ? priv_size : 1);
     if (!c->name || !c->type || !c->version || !c->app_id || !c->scope || (n_md && !c->md) ||
         !c->priv)
-        goto fail;
+        return DAPR_ENOMEM;
     for (size_t i = 0; i < n_md; i++) {
         c->md[i].key = dapr__strdup(md[i].key);
         c->md[i].value = dapr__strdup(md[i].value ? md[i].value : "");
         c->n_md = i + 1;
         if (!c->md[i].key || !c->md[i].value)
-            goto fail;
+            return DAPR_ENOMEM;
     }
+    return 0;
+}
+
+int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
+                        const char *app_id, const char *ns, const char *name, const char *type,
+                        const char *version, const dapr_kv_t *md, size_t n_md, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    if (!version || !*version)
+        version = "v1";
+    dapr__component_kind_t kind = dapr__registry_kind_of(type);
+    const dapr_state_store_vtable_t *vt = NULL;
+    if (kind == DAPR__KIND_NAMERES) {
+        /* Dapr has no Component of this category either: the resolver comes
+         * from the Configuration resource */
+        snprintf(err, errlen, "component %s (%s/%s): name resolution is selected by the "
+                 "Configuration resource (spec.nameResolution), not by a Component", name,
+                 type, version);
+        return DAPR_EINVAL;
+    }
+    if (kind == DAPR__KIND_STATE)
+        vt = dapr__registry_state(type, version);
+    if (!vt) {
+        snprintf(err, errlen, "couldn't find component %s/%s", type, version);
+        return DAPR_ENOTFOUND;
+    }
+    dapr_component_t *c = NULL;
+    int rc = instance_alloc(&c, loop, lg, app_id, name, type, version, md, n_md, vt->priv_size);
+    if (c) {
+        c->kind = kind;
+        c->state_vt = vt;
+    }
+    if (rc)
+        goto fail;
     char why[256] = "";
     rc = parse_prefix(c, ns, why, sizeof(why));
     if (!rc) {
@@ -288,12 +357,60 @@ fail:
     return rc;
 }
 
+int dapr__nameres_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
+                      const char *app_id, const char *ns, const char *component,
+                      const char *version, const dapr_kv_t *md, size_t n_md, char *err,
+                      size_t errlen)
+{
+    (void)ns;
+    *out = NULL;
+    if (!version || !*version)
+        version = "v1";
+    if (!component || !*component)
+        component = "mdns"; /* Dapr's self-hosted default */
+    const char *shortname = component;
+    if (dapr__starts_with(component, "nameresolution."))
+        shortname = component + 15;
+    char type[128];
+    if (!*shortname || strlen(shortname) > 100) {
+        snprintf(err, errlen, "couldn't find name resolver %s/%s", component, version);
+        return DAPR_ENOTFOUND;
+    }
+    snprintf(type, sizeof(type), "nameresolution.%s", shortname);
+    const dapr_name_resolver_vtable_t *vt = dapr__registry_nameres(type, version);
+    if (!vt) {
+        snprintf(err, errlen, "couldn't find name resolver %s/%s", type, version);
+        return DAPR_ENOTFOUND;
+    }
+    dapr_component_t *c = NULL;
+    int rc = instance_alloc(&c, loop, lg, app_id, shortname, type, version, md, n_md,
+                            vt->priv_size);
+    if (c) {
+        c->kind = DAPR__KIND_NAMERES;
+        c->nr_vt = vt;
+    }
+    char why[256] = "";
+    if (!rc)
+        rc = dapr__md_parse(vt->md_fields, vt->n_md_fields, c->md, c->n_md, c->priv, why,
+                            sizeof(why));
+    if (rc) {
+        snprintf(err, errlen, "name resolver %s/%s: %s", type, version,
+                 rc == DAPR_ENOMEM ? "out of memory" : why);
+        dapr__component_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
 void dapr__component_free(dapr_component_t *c)
 {
     if (!c)
         return;
     if (c->priv && c->state_vt)
         dapr__md_free(c->state_vt->md_fields, c->state_vt->n_md_fields, c->priv);
+    if (c->priv && c->nr_vt)
+        dapr__md_free(c->nr_vt->md_fields, c->nr_vt->n_md_fields, c->priv);
     for (size_t i = 0; i < c->n_md; i++) {
         dapr__free((char *)c->md[i].key);
         dapr__free((char *)c->md[i].value);

@@ -9,7 +9,10 @@
 #include "dapr/component.h"
 
 typedef enum dapr__component_kind {
-    DAPR__KIND_STATE = 1
+    DAPR__KIND_STATE = 1,
+    /* "nameresolution.*": chosen by the Configuration resource, created with
+     * dapr__nameres_new (dapr__component_new refuses this kind) */
+    DAPR__KIND_NAMERES
 } dapr__component_kind_t;
 
 /* Key prefix strategies of state stores (spec §2). */
@@ -23,7 +26,8 @@ typedef enum dapr__key_prefix {
 
 struct dapr_component {
     dapr__component_kind_t kind;
-    const dapr_state_store_vtable_t *state_vt;
+    const dapr_state_store_vtable_t *state_vt;  /* DAPR__KIND_STATE, else NULL */
+    const dapr_name_resolver_vtable_t *nr_vt;   /* DAPR__KIND_NAMERES, else NULL */
     char *name;
     char *type;
     char *version;
@@ -50,6 +54,8 @@ struct dapr_component {
 void dapr__registry_init(void);
 /* Find a state store vtable by type and version ("v1" when NULL). */
 const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const char *version);
+/* Find a name resolver vtable by type ("nameresolution.mdns") and version. */
+const dapr_name_resolver_vtable_t *dapr__registry_nameres(const char *type, const char *version);
 /* Kind of a type string by its prefix ("state." ...); 0 if unknown. */
 dapr__component_kind_t dapr__registry_kind_of(const char *type);
 
@@ -62,6 +68,16 @@ int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__log
                         const char *app_id, const char *ns, const char *name, const char *type,
                         const char *version, const dapr_kv_t *md, size_t n_md, char *err,
                         size_t errlen);
+/* Make a name resolver instance from the Configuration resource's
+ * spec.nameResolution: `component` is "mdns", "sqlite" (or the full
+ * "nameresolution.mdns"); NULL or "" means the standalone default, mdns.
+ * `md` is spec.nameResolution.configuration flattened to strings (copied).
+ * The instance is named after the short component name ("mdns"). Errors as
+ * dapr__component_new (DAPR_ENOTFOUND: unknown resolver). */
+int dapr__nameres_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logger_t *lg,
+                      const char *app_id, const char *ns, const char *component,
+                      const char *version, const dapr_kv_t *md, size_t n_md, char *err,
+                      size_t errlen);
 /* Free an instance (after its close completed, or if init never ran). */
 void dapr__component_free(dapr_component_t *c);
 
