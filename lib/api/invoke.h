@@ -38,6 +38,7 @@ typedef struct dapr__invoke_resp {
      * and grpc_message set. */
     int http_status;
     int grpc_status; /* 0 = OK */
+    bool grpc_app;   /* the answer came from a gRPC app (grpc_status is its code) */
     const char *grpc_message;
     const char *content_type; /* or NULL */
     const dapr_kv_t *headers; /* response headers / gRPC metadata */
@@ -56,6 +57,12 @@ void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req
  * headers, the API token (never forwarded, CVE-2024-35223), HTTP/2 pseudo
  * headers and the transport's own gRPC headers. Case-insensitive. */
 bool dapr__invoke_header_dropped(const char *name);
+
+/* The method path as the app will see it: '.', '/' and '\\' that arrive
+ * percent-encoded (once or twice) are decoded and dot segments resolved
+ * without leaving the root, so "..%2F..%2Fadmin" cannot reach another
+ * method (CVE-2026-41491). Returned without the leading '/'; in the pool. */
+char *dapr__invoke_clean_method(dapr__pool_t *pool, const char *method);
 
 /* HTTP status for a gRPC status code, as Dapr maps them. */
 int dapr__invoke_http_status(int grpc_code);

@@ -25,6 +25,10 @@ int dapr__parse_int(const char *s, int64_t *out);
 /* Percent-decode n bytes of s into out (at least n+1 bytes); '+' is kept
  * unless plus_is_space. Returns decoded length, or -1 on a bad escape. */
 long dapr__url_unescape(const char *s, size_t n, char *out, bool plus_is_space);
+/* Go's path.Clean for a rooted path, into out (n + 2 bytes): "//", "."
+ * and ".." collapsed (never above the root), no trailing '/', a leading
+ * '/' always. Returns the length. */
+size_t dapr__path_clean(const char *in, size_t n, char *out);
 
 /* RFC 3339 UTC time with nanoseconds ("2024-05-01T10:00:00.123456789Z")
  * of a realtime clock reading; out needs 40 bytes. */

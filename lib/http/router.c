@@ -420,7 +420,7 @@ void dapr__http_dispatch(dapr__http_req_t *req, void *ud)
         dapr__http_send_error(req, NULL);
         return;
     }
-    dapr__http_clean_path(req->path, plen, clean);
+    dapr__path_clean(req->path, plen, clean);
     req->path = clean;
     if (rt->opt.enable_api_logging)
         DAPR_LOG(&rt->log, DAPR_LOG_INFO, "dapr.runtime.http-info", "HTTP API Called: %s %s",

@@ -12,10 +12,6 @@ struct dapr_runtime;
 /* The server's on_request callback; ud is the dapr_runtime_t. */
 void dapr__http_dispatch(dapr__http_req_t *req, void *ud);
 
-/* Go path.Clean for a rooted request path: collapses "//", "." and "..",
- * drops a trailing "/". out needs n + 2 bytes. Returns the length. */
-size_t dapr__http_clean_path(const char *in, size_t n, char *out);
-
 /* --- helpers for adapters -------------------------------------------- */
 
 void dapr__http_send_error(dapr__http_req_t *req, const dapr__apierr_t *err);

@@ -1,4 +1,6 @@
-/* The app channel (see app_channel.h). gRPC apps: AppCallback/OnInvoke. */
+/* The app channel (see app_channel.h). gRPC apps: AppCallback/OnInvoke;
+ * HTTP apps: the HTTP/1.1 client of lib/http (keep-alive pool,
+ * --app-max-concurrency as its in-flight bound). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "dapr/common.h"
 #include "dapr/proto/common/v1/common.pb-c.h"
 #include "grpc/grpc.h"
+#include "http/client.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime.channel"
@@ -18,6 +21,7 @@
 struct dapr__appch {
     dapr_runtime_t *rt;
     dapr__grpc_channel_t *grpc;
+    dapr__http_client_t *http;
     void (*done)(void *);
     void *done_ud;
 };
@@ -60,7 +64,8 @@ static Dapr__Proto__Common__V1__HTTPExtension__Verb verb_of(const char *v)
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out)
 {
     const char *proto = rt->opt.app_protocol ? rt->opt.app_protocol : "http";
-    if (strcmp(proto, "grpc") != 0)
+    bool grpc = !strcmp(proto, "grpc");
+    if (!grpc && strcmp(proto, "http") != 0)
         return DAPR_ENOTSUP;
     dapr__appch_t *ch = dapr__calloc(1, sizeof(*ch));
     if (!ch)
@@ -69,6 +74,23 @@ int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out)
     const char *host = rt->opt.app_channel_address && *rt->opt.app_channel_address
                            ? rt->opt.app_channel_address
                            : "127.0.0.1";
+    if (!grpc) {
+        dapr__http_client_config_t cfg = {
+            .loop = rt->loop,
+            .log = &rt->log,
+            .host = host,
+            .port = rt->opt.app_port,
+            .max_concurrency =
+                rt->opt.app_max_concurrency > 0 ? (unsigned)rt->opt.app_max_concurrency : 0,
+        };
+        int rc = dapr__http_client_create(&ch->http, &cfg);
+        if (rc) {
+            dapr__free(ch);
+            return rc;
+        }
+        *out = ch;
+        return 0;
+    }
     int rc = dapr__grpc_channel_create(&ch->grpc, rt->loop, host, rt->opt.app_port, &rt->log);
     if (rc) {
         dapr__free(ch);
@@ -114,7 +136,8 @@ static void g_close(dapr__grpc_ccall_t *cc, int status, const char *message,
 {
     gcall_t *g = ud;
     (void)cc, (void)trailers, (void)n;
-    dapr__invoke_resp_t r = {.http_status = 200, .headers = g->hdrs, .n_headers = g->n_hdrs};
+    dapr__invoke_resp_t r = {.http_status = 200, .grpc_app = true, .headers = g->hdrs,
+                             .n_headers = g->n_hdrs};
     Dapr__Proto__Common__V1__InvokeResponse *ir = NULL;
     dapr__apierr_t *err = NULL;
     if (status == DAPR_GRPC_UNAVAILABLE && !g->have_msg) {
@@ -158,10 +181,151 @@ static void fail(dapr__invoke_cb cb, void *data, dapr_runtime_t *rt, const char 
     dapr__apierr_free(e);
 }
 
+/* --- HTTP apps ------------------------------------------------------------ */
+
+typedef struct hcall {
+    dapr__appch_t *ch;
+    dapr__pool_t *pool;
+    dapr__invoke_cb cb;
+    void *data;
+    int status;
+    dapr_kv_t *hdrs;
+    size_t n_hdrs;
+    const char *ctype;
+    dapr__buf_t body;
+    bool too_big;
+} hcall_t;
+
+static void h_response(dapr__http_creq_t *r, const dapr__http_cresp_t *resp, void *ud)
+{
+    hcall_t *h = ud;
+    (void)r;
+    h->status = resp->status;
+    h->hdrs = dapr__pool_alloc(h->pool, (resp->n_headers ? resp->n_headers : 1) * sizeof(*h->hdrs));
+    for (size_t i = 0; h->hdrs && i < resp->n_headers; i++) {
+        const char *k = dapr__pool_strdup(h->pool, resp->headers[i].name);
+        const char *v = dapr__pool_strdup(h->pool, resp->headers[i].value);
+        if (!k || !v)
+            continue;
+        if (!strcasecmp(k, "content-type")) {
+            h->ctype = v;
+            continue;
+        }
+        h->hdrs[h->n_hdrs++] = (dapr_kv_t){k, v};
+    }
+}
+
+static void h_body(dapr__http_creq_t *r, const void *data, size_t len, void *ud)
+{
+    hcall_t *h = ud;
+    if (h->too_big)
+        return;
+    if (h->body.len + len > (size_t)h->ch->rt->opt.max_body_size) {
+        h->too_big = true;
+        dapr__http_creq_cancel(r); /* on_error follows */
+        return;
+    }
+    dapr__buf_append(&h->body, data, len);
+}
+
+static void h_finish(hcall_t *h, dapr__apierr_t *err)
+{
+    dapr__invoke_resp_t r = {.http_status = h->status, .content_type = h->ctype,
+                             .headers = h->hdrs, .n_headers = h->n_hdrs,
+                             .body = (const uint8_t *)h->body.data, .body_len = h->body.len};
+    h->cb(err, err ? NULL : &r, h->data);
+    dapr__apierr_free(err);
+    dapr__buf_free(&h->body);
+    dapr__free(h);
+}
+
+static void h_end(dapr__http_creq_t *r, const dapr__http_hdr_t *trailers, size_t n, void *ud)
+{
+    hcall_t *h = ud;
+    (void)r, (void)trailers, (void)n;
+    if (h->body.oom) {
+        h_finish(h, dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
+                                     "out of memory", h->ch->rt->opt.app_id));
+        return;
+    }
+    h_finish(h, NULL);
+}
+
+static void h_error(dapr__http_creq_t *r, const dapr_error_t *err, void *ud)
+{
+    hcall_t *h = ud;
+    (void)r;
+    if (h->too_big)
+        h_finish(h, dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
+                                     "the app's response is larger than the %lld bytes allowed",
+                                     h->ch->rt->opt.app_id,
+                                     (long long)h->ch->rt->opt.max_body_size));
+    else
+        h_finish(h, dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: %s",
+                                     h->ch->rt->opt.app_id,
+                                     err && err->message[0] ? err->message
+                                                            : dapr_strerror(err ? err->code : 0)));
+}
+
+static const dapr__http_creq_cbs_t h_cbs = {
+    .on_response = h_response, .on_body = h_body, .on_end = h_end, .on_error = h_error};
+
+static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
+                        const char *caller, dapr__invoke_cb cb, void *data)
+{
+    dapr_runtime_t *rt = ch->rt;
+    const char *q = req->query && *req->query ? req->query : NULL;
+    char *target = dapr__pool_printf(pool, "/%s%s%s", req->method ? req->method : "",
+                                     q ? "?" : "", q ? q : "");
+    dapr__http_hdr_t *hh = dapr__pool_alloc(pool, (req->n_headers + 5) * sizeof(*hh));
+    hcall_t *h = dapr__calloc(1, sizeof(*h));
+    if (!target || !hh || !h) {
+        dapr__free(h);
+        fail(cb, data, rt, "out of memory");
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const char *k = req->headers[i].key;
+        if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "content-type") ||
+            !strcasecmp(k, "dapr-caller-app-id") || !strcasecmp(k, "dapr-callee-app-id"))
+            continue;
+        hh[n++] = (dapr__http_hdr_t){k, req->headers[i].value ? req->headers[i].value : ""};
+    }
+    if (req->content_type)
+        hh[n++] = (dapr__http_hdr_t){"Content-Type", req->content_type};
+    hh[n++] = (dapr__http_hdr_t){"dapr-caller-app-id", caller};
+    hh[n++] = (dapr__http_hdr_t){"dapr-callee-app-id", rt->opt.app_id ? rt->opt.app_id : ""};
+    const char *tok = getenv("APP_API_TOKEN");
+    if (tok && *tok)
+        hh[n++] = (dapr__http_hdr_t){"dapr-api-token", tok};
+    *h = (hcall_t){.ch = ch, .pool = pool, .cb = cb, .data = data};
+    dapr__http_creq_opts_t o = {
+        .method = req->verb && *req->verb ? req->verb : "POST",
+        .target = target,
+        .headers = hh,
+        .n_headers = n,
+        .body_kind = req->body_len ? DAPR__HTTP_BODY_BUFFER : DAPR__HTTP_BODY_NONE,
+        .body = req->body,
+        .body_len = req->body_len,
+        .cbs = h_cbs,
+        .ud = h,
+    };
+    int rc = dapr__http_client_request(ch->http, &o, NULL);
+    if (rc) {
+        dapr__free(h);
+        fail(cb, data, rt, rc == DAPR_EINVAL ? "invalid request for the app" : dapr_strerror(rc));
+    }
+}
+
 void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                         const char *caller, dapr__invoke_cb cb, void *data)
 {
     dapr_runtime_t *rt = ch->rt;
+    if (ch->http) {
+        http_invoke(ch, pool, req, caller, cb, data);
+        return;
+    }
     Dapr__Proto__Common__V1__InvokeRequest ir = DAPR__PROTO__COMMON__V1__INVOKE_REQUEST__INIT;
     Dapr__Proto__Common__V1__HTTPExtension ext = DAPR__PROTO__COMMON__V1__HTTPEXTENSION__INIT;
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
@@ -237,5 +401,10 @@ void dapr__appch_close(dapr__appch_t *ch, void (*done)(void *ud), void *ud)
 {
     ch->done = done;
     ch->done_ud = ud;
+    if (ch->http) {
+        dapr__http_client_cancel_all(ch->http);
+        dapr__http_client_close(ch->http, closed, ch);
+        return;
+    }
     dapr__grpc_channel_close(ch->grpc, closed, ch);
 }

@@ -9,11 +9,13 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/strutil.h"
+#include "http/client.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "grpc/api.h"
 #include "grpc/grpc.h"
 #include "app_channel.h"
+#include "remote.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime"
@@ -167,6 +169,14 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     /* Destroy without stop: close what is open and run the loop until the
      * components have let go (the loop must not be running right now). */
     close_servers(rt, NULL);
+    if (rt->app_wait)
+        dapr__http_wait_port_cancel(rt->app_wait);
+    if (rt->remote) {
+        dapr__remote_t *r = rt->remote;
+        rt->remote = NULL;
+        rt->pending_closes++;
+        dapr__remote_close(r, destroy_appch_closed, rt);
+    }
     if (rt->appch) {
         dapr__appch_t *ch = rt->appch;
         rt->appch = NULL;
@@ -439,7 +449,16 @@ static bool wanted(dapr_runtime_t *rt, const dapr__res_component_t *r)
     }
     if (rt->namespace_ && r->namespace_ && *r->namespace_ && strcmp(r->namespace_, rt->namespace_))
         return false;
-    if (!dapr__registry_kind_of(r->type)) {
+    dapr__component_kind_t kind = dapr__registry_kind_of(r->type);
+    if (kind == DAPR__KIND_NAMERES) {
+        /* as in Dapr: name resolution comes from the Configuration resource */
+        dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE,
+                  "component %s of type %s skipped: name resolution is chosen by the "
+                  "Configuration resource (spec.nameResolution), not by a Component", r->name,
+                  r->type);
+        return false;
+    }
+    if (!kind) {
         dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE,
                   "component %s of type %s/%s skipped: this building block is not implemented "
                   "yet in libdapr", r->name, r->type, r->version);
@@ -646,15 +665,55 @@ static int start_app_channel(dapr_runtime_t *rt)
     return 0;
 }
 
+/* As Dapr: the sidecar is ready (GET /v1.0/healthz → 204) once the app's
+ * port accepts connections; outbound calls work before that. */
+static void app_discovered(int status, void *ud)
+{
+    dapr_runtime_t *rt = ud;
+    rt->app_wait = NULL;
+    if (status)
+        return; /* cancelled by a stop */
+    dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application discovered on port %d",
+              rt->opt.app_port);
+    rt->ready = true;
+}
+
+static void wait_for_app(dapr_runtime_t *rt)
+{
+    const char *host = rt->opt.app_channel_address && *rt->opt.app_channel_address
+                           ? rt->opt.app_channel_address
+                           : "127.0.0.1";
+    dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application protocol: %s. waiting on port %d. "
+              "This will block until the app is listening on that port.",
+              rt->opt.app_protocol, rt->opt.app_port);
+    if (dapr__http_wait_port(rt->loop, host, rt->opt.app_port, 50, 0, app_discovered, rt,
+                             &rt->app_wait)) {
+        rt->app_wait = NULL;
+        rt->ready = true; /* cannot poll: do not hold readiness hostage */
+    }
+}
+
+static int start_remote(dapr_runtime_t *rt)
+{
+    int rc = dapr__remote_start(rt, &rt->remote);
+    if (rc)
+        set_error(rt, "failed to start the internal gRPC server: %s", dapr_strerror(rc));
+    return rc;
+}
+
 static void after_components(dapr_runtime_t *rt)
 {
-    if (rt->last_error[0] || start_app_channel(rt) || start_grpc(rt) || start_http(rt)) {
+    if (rt->last_error[0] || start_app_channel(rt) || start_remote(rt) || start_grpc(rt) ||
+        start_http(rt)) {
         start_failed(rt);
         return;
     }
     rt->state = DAPR__RT_RUNNING;
     rt->outbound_ready = true;
-    rt->ready = true; /* no app channel yet: nothing else to wait for */
+    if (rt->appch)
+        wait_for_app(rt);
+    else
+        rt->ready = true; /* no app: nothing else to wait for */
     dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "dapr initialized. Status: Running. Init Elapsed %llums",
               (unsigned long long)(uv_hrtime() / 1000000 - rt->start_ms));
     if (rt->start_cb)
@@ -708,6 +767,14 @@ static void appch_closed(void *ud)
 static void close_components(dapr_runtime_t *rt)
 {
     rt->pending_closes++; /* held while closing, for synchronous closes */
+    if (rt->app_wait)
+        dapr__http_wait_port_cancel(rt->app_wait); /* clears rt->app_wait */
+    if (rt->remote) {
+        dapr__remote_t *r = rt->remote;
+        rt->remote = NULL;
+        rt->pending_closes++;
+        dapr__remote_close(r, appch_closed, rt);
+    }
     if (rt->appch) {
         dapr__appch_t *ch = rt->appch;
         rt->appch = NULL;

@@ -47,6 +47,8 @@ struct dapr_runtime {
     struct dapr__grpc_server *grpc;
     int grpc_port;
     struct dapr__appch *appch; /* the app channel, or NULL (no app port) */
+    struct dapr__remote *remote; /* internal gRPC server + name resolution */
+    struct dapr__http_port_wait *app_wait; /* waiting for the app port to open */
     size_t open_servers;
     bool servers_closing;
     void (*on_servers_closed)(struct dapr_runtime *rt);

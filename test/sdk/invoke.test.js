@@ -5,7 +5,7 @@
 const { describe, it, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { DaprClient, DaprServer, CommunicationProtocolEnum, HttpMethod } = require("@dapr/dapr");
-const { startDaprd, freePort } = require("./harness");
+const { startDaprd, freePort, waitFor } = require("./harness");
 
 const APP = "invapp";
 
@@ -83,6 +83,66 @@ describe("invoking a gRPC app (DaprServer over gRPC)", () => {
     assert.equal((await r.json()).errorCode, "ERR_DIRECT_INVOKE");
     r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke//method/hello`);
     assert.equal(r.status, 404);
+  });
+});
+
+describe("invoking an HTTP app (DaprServer over HTTP)", () => {
+  let daprd, server, appPort;
+  before(async () => {
+    appPort = await freePort();
+    daprd = await startDaprd({ appId: "httpapp", components: [],
+      args: ["--app-port", String(appPort)] });
+    server = new DaprServer({
+      serverHost: "127.0.0.1", serverPort: String(appPort),
+      communicationProtocol: CommunicationProtocolEnum.HTTP,
+      clientOptions: { daprHost: "127.0.0.1", daprPort: String(daprd.httpPort) },
+      logger: { level: 0 },
+    });
+    await server.invoker.listen("hello", async (req) => ({ got: req.body, query: req.query }),
+      { method: HttpMethod.POST });
+    await server.invoker.listen("items/list", async (req) => ({ query: req.query }),
+      { method: HttpMethod.GET });
+    await server.start();
+  });
+  after(async () => {
+    if (daprd) assert.equal((await daprd.stop()).code, 0);
+    if (server) await server.stop();
+  });
+
+  it("turns ready (GET /v1.0/healthz 204) once the app listens", async () => {
+    await waitFor("healthz 204", async () =>
+      (await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/healthz`)).status === 204, 5000);
+    assert.match(daprd.logs(), new RegExp(`application discovered on port ${appPort}`));
+  });
+
+  for (const proto of ["HTTP", "GRPC"]) {
+    it(`reaches the app from DaprClient over ${proto}`, async () => {
+      const client = new DaprClient({ daprHost: "127.0.0.1",
+        daprPort: String(proto === "GRPC" ? daprd.grpcPort : daprd.httpPort),
+        communicationProtocol: CommunicationProtocolEnum[proto], logger: { level: 0 } });
+      try {
+        // the SDK's HTTP server hands the handler the raw body text and the URL
+        const r = await client.invoker.invoke("httpapp", "hello", HttpMethod.POST, { n: 7 });
+        assert.deepEqual(JSON.parse(r.got), { n: 7 });
+        const l = await client.invoker.invoke("httpapp", "items/list", HttpMethod.GET);
+        assert.equal(l.query, "/items/list");
+      } finally {
+        await client.stop();
+      }
+    });
+  }
+
+  it("passes status, headers, query and body through, both ways", async () => {
+    const base = `http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/httpapp/method`;
+    let r = await fetch(`${base}/items/list?page=3&tag=a&tag=b`);
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).query, "/items/list?page=3&tag=a&tag=b");
+    r = await fetch(`${base}/hello`, { method: "POST", body: JSON.stringify({ k: "v" }),
+      headers: { "content-type": "application/json" } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse((await r.json()).got), { k: "v" });
+    r = await fetch(`${base}/not-registered`);
+    assert.equal(r.status, 404, "the app's own 404 comes back");
   });
 });
 
@@ -165,6 +225,82 @@ describe("what a gRPC app receives", () => {
     } finally {
       assert.equal((await daprd.stop()).code, 0);
       srv.forceShutdown();
+    }
+  });
+});
+
+// A plain Node http app: exactly what daprd sends an HTTP app and passes back.
+describe("what an HTTP app receives and returns", () => {
+  const http = require("node:http");
+  it("gets the verb, path, query, headers (no caller token) and body; its answer comes back", async () => {
+    let got;
+    const app = http.createServer((req, res) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        got = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+        res.writeHead(req.url.startsWith("/gone") ? 410 : 201,
+          { "content-type": "application/x-custom", "x-app-header": "from-app" });
+        res.end("app-body");
+      });
+    });
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const appPort = app.address().port;
+    const daprd = await startDaprd({ appId: "rawhttp", components: [],
+      args: ["--app-port", String(appPort)],
+      env: { APP_API_TOKEN: "app-secret", DAPR_API_TOKEN: "caller-secret" } });
+    try {
+      const base = `http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/rawhttp/method`;
+      let r = await fetch(`${base}/orders/42?expand=1`, { method: "PATCH", body: "patch-body",
+        headers: { "dapr-api-token": "caller-secret", "x-trace-me": "yes", "content-type": "text/plain" } });
+      assert.equal(r.status, 201);
+      assert.equal(r.headers.get("content-type"), "application/x-custom");
+      assert.equal(r.headers.get("x-app-header"), "from-app");
+      assert.equal(await r.text(), "app-body");
+      assert.equal(got.method, "PATCH");
+      assert.equal(got.url, "/orders/42?expand=1");
+      assert.equal(got.body, "patch-body");
+      assert.equal(got.headers["content-type"], "text/plain");
+      assert.equal(got.headers["x-trace-me"], "yes");
+      assert.equal(got.headers["dapr-api-token"], "app-secret", "APP_API_TOKEN, never the caller's");
+      assert.equal(got.headers["dapr-caller-app-id"], "rawhttp");
+      r = await fetch(`${base}/gone`, { headers: { "dapr-api-token": "caller-secret" } });
+      assert.equal(r.status, 410, "the app's status passes through");
+      assert.equal(got.method, "GET");
+      assert.equal(got.body, "");
+      // encoded "../" is resolved before the app sees the method (CVE-2026-41491)
+      r = await fetch(`${base}/public%2F..%2F..%2F..%2Fadmin%2F.%2Fusers`,
+        { headers: { "dapr-api-token": "caller-secret" } });
+      assert.equal(r.status, 201);
+      assert.equal(got.url, "/admin/users");
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+      await new Promise((r) => app.close(r));
+    }
+  });
+});
+
+describe("--app-max-concurrency", () => {
+  const http = require("node:http");
+  it("bounds the calls in flight to the app; excess calls wait, none is dropped", async () => {
+    let inFlight = 0, maxSeen = 0, served = 0;
+    const app = http.createServer((req, res) => {
+      inFlight++;
+      maxSeen = Math.max(maxSeen, inFlight);
+      setTimeout(() => { inFlight--; served++; res.end("ok"); }, 50);
+    });
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const daprd = await startDaprd({ appId: "slowapp", components: [],
+      args: ["--app-port", String(app.address().port), "--app-max-concurrency", "2"] });
+    try {
+      const rs = await Promise.all(Array.from({ length: 10 }, () =>
+        fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/slowapp/method/work`)));
+      for (const r of rs) assert.equal(r.status, 200);
+      assert.equal(served, 10);
+      assert.equal(maxSeen, 2);
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+      await new Promise((r) => app.close(r));
     }
   });
 });

@@ -10,6 +10,7 @@
 #include "core/map.h"
 #include "core/pool.h"
 #include "core/strutil.h"
+#include "api/invoke.h"
 #include "http/router.h"
 #include "../testutil.h"
 
@@ -192,7 +193,7 @@ static void test_errors(void)
 static void clean(const char *in, const char *want)
 {
     char out[128];
-    dapr__http_clean_path(in, strlen(in), out);
+    dapr__path_clean(in, strlen(in), out);
     CHECK_EQ_STR(out, want);
 }
 
@@ -207,6 +208,32 @@ static void test_clean_path(void)
     clean("/a/b/../../..", "/");
     clean("/v1.0/healthz%2F..", "/v1.0/healthz%2F..");
     clean("/v1.0/state/s/.hidden", "/v1.0/state/s/.hidden");
+}
+
+/* CVE-2026-41491: an invoked method cannot climb out with encoded "../" */
+static void test_invoke_method_clean(void)
+{
+    static const char *const cases[][2] = {
+        {"orders/list", "orders/list"},
+        {"a/../b", "b"},
+        {"..%2F..%2Fadmin", "admin"},
+        {"public%2F..%2F..%2Fadmin", "admin"},
+        {"public/%2e%2e/%2E%2E/admin", "admin"},
+        {"public%252F..%252Fadmin", "admin"},   /* double encoding */
+        {"public\\..\\admin", "admin"},
+        {"a%20b/c%3Fd", "a%20b/c%3Fd"},           /* other escapes untouched */
+        {"", ""},
+        {"../../..", ""},
+    };
+    dapr__pool_t p;
+    dapr__pool_init(&p, 1024);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = dapr__invoke_clean_method(&p, cases[i][0]);
+        CHECK(got != NULL);
+        if (got)
+            CHECK_EQ_STR(got, cases[i][1]);
+    }
+    dapr__pool_destroy(&p);
 }
 
 static void test_alloc_failure(void)
@@ -234,6 +261,7 @@ int main(void)
     test_json_go();
     test_errors();
     test_clean_path();
+    test_invoke_method_clean();
     test_alloc_failure();
     return test_result();
 }
