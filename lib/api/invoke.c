@@ -4,10 +4,12 @@
 #include <strings.h>
 
 #include "api/invoke.h"
+#include "core/alloc.h"
 #include "core/errors.h"
 #include "core/strutil.h"
 #include "runtime/app_channel.h"
 #include "runtime/remote.h"
+#include "runtime/resiliency.h"
 #include "runtime/runtime_int.h"
 
 bool dapr__invoke_header_dropped(const char *name)
@@ -94,27 +96,230 @@ static bool is_self(dapr_runtime_t *rt, const char *id)
     return id[ml] == '.' && strcmp(id + ml + 1, ns) == 0;
 }
 
+/* One attempt, without policies: the own app's channel or its sidecar. */
+static void dispatch(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
+                     bool self, dapr__invoke_cb cb, void *data)
+{
+    if (self)
+        dapr__appch_invoke(rt->appch, pool, req, rt->opt.app_id, cb, data);
+    else
+        dapr__remote_invoke(rt->remote, pool, req, cb, data);
+}
+
+/* ---------------------------------------------------------------------
+ * Under a resiliency policy (timeouts, retries, circuit breaker).
+ *
+ * The operation owns copies of the request (an attempt may outlive the
+ * caller's answer when a timeout abandons it) and of the last attempt's
+ * result. It is freed when the caller was answered and no attempt is in
+ * flight; an abandoned attempt's late result is dropped.
+ * ------------------------------------------------------------------- */
+
+typedef struct rop rop_t;
+
+typedef struct att {
+    rop_t *o;
+    dapr__pool_t pool;
+    bool abandoned;
+} att_t;
+
+struct rop {
+    dapr_runtime_t *rt;
+    unsigned refs;
+    bool self;
+    dapr__pool_t pool; /* the request copy */
+    dapr__invoke_req_t req;
+    dapr__resil_policy_t *policy;
+    dapr__resil_op_t *op;
+    att_t *cur;
+    dapr__invoke_cb cb;
+    void *data;
+    /* the last attempt's result, copied */
+    dapr__pool_t res_pool;
+    dapr__apierr_t *err;
+    bool have_resp;
+    dapr__invoke_resp_t resp;
+};
+
+static void rop_unref(rop_t *o)
+{
+    if (--o->refs)
+        return;
+    dapr__apierr_free(o->err);
+    dapr__pool_destroy(&o->res_pool);
+    dapr__pool_destroy(&o->pool);
+    dapr__free(o);
+}
+
+static const char *pdup(dapr__pool_t *p, const char *s) { return s ? dapr__pool_strdup(p, s) : NULL; }
+
+/* Keep a copy of an attempt's result (the originals die with the callback). */
+static void keep_result(rop_t *o, const dapr__apierr_t *err, const dapr__invoke_resp_t *r)
+{
+    dapr__apierr_free(o->err);
+    o->err = NULL;
+    o->have_resp = false;
+    dapr__pool_destroy(&o->res_pool);
+    dapr__pool_init(&o->res_pool, 1024);
+    if (err) {
+        o->err = dapr__apierr_new(err->id, "%s", err->message);
+        return;
+    }
+    dapr__pool_t *p = &o->res_pool;
+    dapr__invoke_resp_t c = *r;
+    c.grpc_message = pdup(p, r->grpc_message);
+    c.content_type = pdup(p, r->content_type);
+    dapr_kv_t *h = dapr__pool_alloc(p, (r->n_headers ? r->n_headers : 1) * sizeof(*h));
+    uint8_t *b = dapr__pool_alloc(p, r->body_len ? r->body_len : 1);
+    if (!h || !b) {
+        o->err = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: out "
+                                  "of memory", o->req.app_id);
+        return;
+    }
+    for (size_t i = 0; i < r->n_headers; i++)
+        h[i] = (dapr_kv_t){pdup(p, r->headers[i].key), pdup(p, r->headers[i].value)};
+    if (r->body_len)
+        memcpy(b, r->body, r->body_len);
+    c.headers = h;
+    c.body = b;
+    o->resp = c;
+    o->have_resp = true;
+}
+
+static void attempt_result(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
+{
+    att_t *a = data;
+    rop_t *o = a->o;
+    if (!a->abandoned) {
+        keep_result(o, err, r);
+        int status = 0;
+        bool retry = true;
+        if (err || !r) {
+            status = DAPR_EUNAVAIL;
+        } else if (r->grpc_app && r->grpc_status) {
+            status = DAPR_EIO;
+            retry = dapr__resil_retry_grpc_status(o->policy, r->grpc_status);
+        } else if (!r->grpc_app && r->http_status >= 500) {
+            status = DAPR_EIO;
+            retry = dapr__resil_retry_http_status(o->policy, r->http_status);
+        }
+        o->cur = NULL;
+        dapr__resil_attempt_done(o->op, status, retry);
+    }
+    dapr__pool_destroy(&a->pool);
+    dapr__free(a);
+    rop_unref(o);
+}
+
+static void attempt_start(dapr__resil_op_t *op, void *ud)
+{
+    rop_t *o = ud;
+    att_t *a = dapr__calloc(1, sizeof(*a));
+    if (!a) {
+        dapr__resil_attempt_done(op, DAPR_ENOMEM, false);
+        return;
+    }
+    a->o = o;
+    dapr__pool_init(&a->pool, 2048);
+    o->refs++;
+    o->cur = a;
+    dispatch(o->rt, &a->pool, &o->req, o->self, attempt_result, a);
+}
+
+static void attempt_cancel(dapr__resil_op_t *op, int reason, void *ud)
+{
+    rop_t *o = ud;
+    (void)op, (void)reason;
+    if (o->cur) {
+        o->cur->abandoned = true; /* its result is dropped when it comes */
+        o->cur = NULL;
+    }
+}
+
+static void op_done(int status, unsigned attempts, void *ud)
+{
+    rop_t *o = ud;
+    (void)attempts;
+    dapr__apierr_t *e = NULL;
+    if (dapr__resil_is_breaker_error(status) || status == DAPR_ETIMEDOUT ||
+        status == DAPR_ECANCELED || (status && !o->err && !o->have_resp)) {
+        e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: %s",
+                             o->req.app_id,
+                             status == DAPR_ETIMEDOUT ? "context deadline exceeded"
+                                                      : dapr__resil_strerror(status));
+        o->cb(e, NULL, o->data);
+        dapr__apierr_free(e);
+    } else if (o->err) {
+        o->cb(o->err, NULL, o->data);
+    } else {
+        o->cb(NULL, &o->resp, o->data);
+    }
+    o->op = NULL;
+    rop_unref(o);
+}
+
+static int copy_req(rop_t *o, const dapr__invoke_req_t *q)
+{
+    dapr__pool_t *p = &o->pool;
+    dapr__invoke_req_t c = *q;
+    c.app_id = pdup(p, q->app_id);
+    c.method = pdup(p, q->method);
+    c.verb = pdup(p, q->verb);
+    c.query = pdup(p, q->query);
+    c.content_type = pdup(p, q->content_type);
+    dapr_kv_t *h = dapr__pool_alloc(p, (q->n_headers ? q->n_headers : 1) * sizeof(*h));
+    uint8_t *b = dapr__pool_alloc(p, q->body_len ? q->body_len : 1);
+    if (!c.app_id || !c.method || !h || !b)
+        return DAPR_ENOMEM;
+    for (size_t i = 0; i < q->n_headers; i++)
+        h[i] = (dapr_kv_t){pdup(p, q->headers[i].key), pdup(p, q->headers[i].value)};
+    if (q->body_len)
+        memcpy(b, q->body, q->body_len);
+    c.headers = h;
+    c.body = b;
+    o->req = c;
+    return 0;
+}
+
+static void run_with_policy(dapr_runtime_t *rt, dapr__resil_policy_t *pol,
+                            const dapr__invoke_req_t *req, bool self, dapr__invoke_cb cb,
+                            void *data)
+{
+    rop_t *o = dapr__calloc(1, sizeof(*o));
+    if (o) {
+        o->rt = rt;
+        o->refs = 1;
+        o->self = self;
+        o->policy = pol;
+        o->cb = cb;
+        o->data = data;
+        dapr__pool_init(&o->pool, 2048);
+        dapr__pool_init(&o->res_pool, 64);
+    }
+    if (!o || copy_req(o, req) ||
+        dapr__resil_run(rt->loop, pol, attempt_start, attempt_cancel, op_done, o, &o->op)) {
+        dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, "
+                                             "err: out of memory", req->app_id);
+        cb(e, NULL, data);
+        dapr__apierr_free(e);
+        if (o)
+            rop_unref(o);
+    }
+}
+
 void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                   dapr__invoke_cb cb, void *data)
 {
     dapr__apierr_t *e = NULL;
+    bool self = false;
     if (!req->app_id || !*req->app_id) {
         e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE_NO_APPID, "failed getting app id either "
                              "from the URL path or the header dapr-app-id");
-    } else if (!is_self(rt, req->app_id)) {
-        dapr__invoke_req_t remote = *req;
-        if (!(remote.method = dapr__invoke_clean_method(pool, req->method ? req->method : ""))) {
-            e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: out "
-                                 "of memory", req->app_id);
-        } else if (rt->remote) {
-            dapr__remote_invoke(rt->remote, pool, &remote, cb, data);
-            return;
-        } else {
-            e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
-                                 "failed to resolve address for '%s': name resolution is not "
-                                 "running", req->app_id, req->app_id);
-        }
-    } else if (!rt->appch) {
+    } else if (!(self = is_self(rt, req->app_id)) && !rt->remote) {
+        e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
+                             "failed to resolve address for '%s': name resolution is not "
+                             "running", req->app_id, req->app_id);
+    } else if (self && !rt->appch) {
         e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE,
                              "failed to invoke, id: %s, err: app channel is not initialized",
                              req->app_id);
@@ -128,5 +333,10 @@ void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req
         dapr__apierr_free(e);
         return;
     }
-    dapr__appch_invoke(rt->appch, pool, &clean, rt->opt.app_id, cb, data);
+    dapr__resil_policy_t *pol = rt->resil ? dapr__resil_policy_for_app(rt->resil, req->app_id)
+                                          : NULL;
+    if (pol)
+        run_with_policy(rt, pol, &clean, self, cb, data);
+    else
+        dispatch(rt, pool, &clean, self, cb, data);
 }

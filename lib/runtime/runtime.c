@@ -16,6 +16,7 @@
 #include "grpc/grpc.h"
 #include "app_channel.h"
 #include "remote.h"
+#include "resiliency.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime"
@@ -208,6 +209,7 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     while (dapr__map_next(&rt->extended, &it, NULL, NULL, &v))
         dapr__free(v);
     dapr__map_free(&rt->extended);
+    dapr__resil_free(rt->resil);
     dapr__options_free(&rt->opt);
     dapr__free(rt->namespace_);
     dapr__free(rt->api_token);
@@ -489,6 +491,13 @@ static int load_components(dapr_runtime_t *rt)
             }
         if (!rc && wanted(rt, r))
             rc = start_component(rt, r);
+    }
+    if (!rc) {
+        char *err = NULL;
+        rc = dapr__resil_new(&res, rt->opt.app_id, &rt->log, &rt->resil, &err);
+        if (rc)
+            set_error(rt, "failed to load resiliency: %s", err ? err : dapr_strerror(rc));
+        dapr__free(err);
     }
     dapr__resources_free(&res);
     return rc;

@@ -48,6 +48,7 @@ struct dapr_runtime {
     int grpc_port;
     struct dapr__appch *appch; /* the app channel, or NULL (no app port) */
     struct dapr__remote *remote; /* internal gRPC server + name resolution */
+    struct dapr__resil *resil;   /* resiliency policies (NULL: none loaded yet) */
     struct dapr__http_port_wait *app_wait; /* waiting for the app port to open */
     size_t open_servers;
     bool servers_closing;

@@ -304,3 +304,112 @@ describe("--app-max-concurrency", () => {
     }
   });
 });
+
+describe("resiliency policies on app calls", () => {
+  const http = require("node:http");
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const path = require("node:path");
+
+  function resiliencyDir(appId) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "libdapr-resil-"));
+    fs.writeFileSync(path.join(dir, "resiliency.yaml"), `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: appresiliency
+spec:
+  policies:
+    timeouts:
+      short: 300ms
+    retries:
+      three:
+        policy: constant
+        duration: 50ms
+        maxRetries: 3
+    circuitBreakers:
+      twoStrikes:
+        maxRequests: 1
+        timeout: 1s
+        trip: consecutiveFailures >= 2
+  targets:
+    apps:
+      ${appId}-retry:
+        retry: three
+      ${appId}-cb:
+        circuitBreaker: twoStrikes
+      ${appId}-slow:
+        timeout: short
+`);
+    return dir;
+  }
+
+  async function withApp(handler, appId, fn) {
+    const app = http.createServer(handler);
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const dir = resiliencyDir(appId.replace(/-(retry|cb|slow)$/, ""));
+    const daprd = await startDaprd({ appId, components: [],
+      args: ["--app-port", String(app.address().port), "--resources-path", dir] });
+    try {
+      await fn(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/${appId}/method`);
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+      await new Promise((r) => app.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("retries a failing app call (constant, maxRetries 3) until it succeeds", async () => {
+    let calls = 0;
+    await withApp((req, res) => {
+      calls++;
+      res.writeHead(calls < 3 ? 500 : 200);
+      res.end(calls < 3 ? "boom" : "finally");
+    }, "resil-retry", async (base) => {
+      const r = await fetch(`${base}/flaky`, { method: "POST", body: "payload" });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), "finally");
+      assert.equal(calls, 3, "the app saw the two failures and the success");
+      calls = -100; // now it always fails: 1 try + 3 retries, then the app's 500 comes back
+      const f = await fetch(`${base}/flaky`, { method: "POST" });
+      assert.equal(f.status, 500);
+      assert.equal(calls, -96);
+    });
+  });
+
+  it("opens the circuit breaker after two failures, fails fast, then half-opens", async () => {
+    let calls = 0, fail = true;
+    await withApp((req, res) => {
+      calls++;
+      res.writeHead(fail ? 500 : 200);
+      res.end(fail ? "down" : "up");
+    }, "resil-cb", async (base) => {
+      assert.equal((await fetch(`${base}/x`)).status, 500);
+      assert.equal((await fetch(`${base}/x`)).status, 500);
+      assert.equal(calls, 2);
+      const r = await fetch(`${base}/x`);
+      assert.equal(r.status, 500);
+      const e = await r.json();
+      assert.equal(e.errorCode, "ERR_DIRECT_INVOKE");
+      assert.match(e.message, /circuit breaker is open/);
+      assert.equal(calls, 2, "an open breaker does not call the app");
+      fail = false;
+      await new Promise((res) => setTimeout(res, 1100));
+      const ok = await fetch(`${base}/x`);
+      assert.equal(ok.status, 200, "half-open lets one call through, it succeeds, the breaker closes");
+      assert.equal(calls, 3);
+      assert.equal((await fetch(`${base}/x`)).status, 200);
+    });
+  });
+
+  it("times an app call out after the policy's timeout", async () => {
+    await withApp((req, res) => { setTimeout(() => res.end("late"), 1500); },
+      "resil-slow", async (base) => {
+        const t = Date.now();
+        const r = await fetch(`${base}/slow`);
+        const took = Date.now() - t;
+        assert.equal(r.status, 500);
+        assert.match((await r.json()).message, /deadline exceeded|timed out/);
+        assert.ok(took < 1400, `answered after ${took} ms`);
+      });
+  });
+});
