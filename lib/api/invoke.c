@@ -96,11 +96,19 @@ static bool is_self(dapr_runtime_t *rt, const char *id)
     return id[ml] == '.' && strcmp(id + ml + 1, ns) == 0;
 }
 
-/* One attempt, without policies: the own app's channel or its sidecar. */
+/* Where a call goes: the own app, an external HTTP endpoint, another app. */
+typedef struct target {
+    bool self;
+    dapr__appch_t *ext;
+} target_t;
+
+/* One attempt, without policies. */
 static void dispatch(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
-                     bool self, dapr__invoke_cb cb, void *data)
+                     target_t t, dapr__invoke_cb cb, void *data)
 {
-    if (self)
+    if (t.ext)
+        dapr__appch_invoke(t.ext, pool, req, rt->opt.app_id, cb, data);
+    else if (t.self)
         dapr__appch_invoke(rt->appch, pool, req, rt->opt.app_id, cb, data);
     else
         dapr__remote_invoke(rt->remote, pool, req, cb, data);
@@ -126,7 +134,7 @@ typedef struct att {
 struct rop {
     dapr_runtime_t *rt;
     unsigned refs;
-    bool self;
+    target_t t;
     dapr__pool_t pool; /* the request copy */
     dapr__invoke_req_t req;
     dapr__resil_policy_t *policy;
@@ -223,7 +231,7 @@ static void attempt_start(dapr__resil_op_t *op, void *ud)
     dapr__pool_init(&a->pool, 2048);
     o->refs++;
     o->cur = a;
-    dispatch(o->rt, &a->pool, &o->req, o->self, attempt_result, a);
+    dispatch(o->rt, &a->pool, &o->req, o->t, attempt_result, a);
 }
 
 static void attempt_cancel(dapr__resil_op_t *op, int reason, void *ud)
@@ -282,14 +290,14 @@ static int copy_req(rop_t *o, const dapr__invoke_req_t *q)
 }
 
 static void run_with_policy(dapr_runtime_t *rt, dapr__resil_policy_t *pol,
-                            const dapr__invoke_req_t *req, bool self, dapr__invoke_cb cb,
+                            const dapr__invoke_req_t *req, target_t t, dapr__invoke_cb cb,
                             void *data)
 {
     rop_t *o = dapr__calloc(1, sizeof(*o));
     if (o) {
         o->rt = rt;
         o->refs = 1;
-        o->self = self;
+        o->t = t;
         o->policy = pol;
         o->cb = cb;
         o->data = data;
@@ -311,15 +319,21 @@ void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req
                   dapr__invoke_cb cb, void *data)
 {
     dapr__apierr_t *e = NULL;
-    bool self = false;
+    target_t t = {0};
+    char why[256] = "";
+    int rc = DAPR_ENOTFOUND;
     if (!req->app_id || !*req->app_id) {
         e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE_NO_APPID, "failed getting app id either "
                              "from the URL path or the header dapr-app-id");
-    } else if (!(self = is_self(rt, req->app_id)) && !rt->remote) {
+    } else if ((rc = dapr__runtime_endpoint(rt, req->app_id, &t.ext, why, sizeof(why))) &&
+               rc != DAPR_ENOTFOUND) {
+        e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: %s",
+                             req->app_id, why[0] ? why : dapr_strerror(rc));
+    } else if (!t.ext && !(t.self = is_self(rt, req->app_id)) && !rt->remote) {
         e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
                              "failed to resolve address for '%s': name resolution is not "
                              "running", req->app_id, req->app_id);
-    } else if (self && !rt->appch) {
+    } else if (t.self && !rt->appch) {
         e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE,
                              "failed to invoke, id: %s, err: app channel is not initialized",
                              req->app_id);
@@ -336,7 +350,7 @@ void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req
     dapr__resil_policy_t *pol = rt->resil ? dapr__resil_policy_for_app(rt->resil, req->app_id)
                                           : NULL;
     if (pol)
-        run_with_policy(rt, pol, &clean, self, cb, data);
+        run_with_policy(rt, pol, &clean, t, cb, data);
     else
-        dispatch(rt, pool, &clean, self, cb, data);
+        dispatch(rt, pool, &clean, t, cb, data);
 }

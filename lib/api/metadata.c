@@ -30,6 +30,8 @@ int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t 
     memset(out, 0, sizeof(*out));
     out->id = rt->opt.app_id ? rt->opt.app_id : "";
     out->runtime_version = dapr_runtime_version();
+    out->features = rt->config.enabled; /* the --config file's enabled features */
+    out->n_features = rt->config.n_enabled;
     size_t nc = rt->n_components;
     out->components = dapr__pool_calloc(pool, (nc ? nc : 1) * sizeof(*out->components));
     if (!out->components)

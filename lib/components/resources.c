@@ -223,18 +223,19 @@ static int md_secret_ref(const ctx_t *c, dapr__res_md_t *md, const node_t *ref)
     return dapr__res_dup(c, key, &md->secret_key);
 }
 
-static int parse_md(const ctx_t *c, const node_t *item, size_t idx, dapr__res_md_t *md)
+static int parse_md(const ctx_t *c, const node_t *item, size_t idx, const char *what,
+                    dapr__res_md_t *md)
 {
     md->line = item->line;
     if (item->kind != DAPR__YAML_MAP)
-        return dapr__res_fail(c, item->line,
-                              "spec.metadata[%zu] must be a mapping of name and value", idx);
+        return dapr__res_fail(c, item->line, "%s[%zu] must be a mapping of name and value",
+                              what, idx);
     const char *name, *env;
-    int rc = dapr__res_get_text(c, item, "name", "spec.metadata name", &name, NULL);
+    int rc = dapr__res_get_text(c, item, "name", "name", &name, NULL);
     if (rc)
         return rc;
     if (!name || !*name)
-        return dapr__res_fail(c, item->line, "spec.metadata[%zu]: name is required", idx);
+        return dapr__res_fail(c, item->line, "%s[%zu]: name is required", what, idx);
     if ((rc = dapr__res_dup(c, name, &md->name)))
         return rc;
     const dapr__yaml_pair_t *ref = dapr__yaml_find(item, "secretKeyRef", true);
@@ -247,20 +248,33 @@ static int parse_md(const ctx_t *c, const node_t *item, size_t idx, dapr__res_md
     return md_value(c, md, item);
 }
 
-static int parse_md_list(const ctx_t *c, const node_t *spec, dapr__res_component_t *comp)
+int dapr__res_parse_pairs(const ctx_t *c, const node_t *map, const char *key, const char *what,
+                          dapr__res_md_t **md, size_t *n)
 {
     const node_t *seq;
-    int rc = dapr__res_get_seq(c, spec, "metadata", "spec.metadata", &seq);
+    int rc = dapr__res_get_seq(c, map, key, what, &seq);
     if (rc || !seq || !seq->n)
         return rc;
-    if (!(comp->md = dapr__calloc(seq->n, sizeof(*comp->md))))
+    if (!(*md = dapr__calloc(seq->n, sizeof(**md))))
         return dapr__res_nomem(c);
     for (size_t i = 0; i < seq->n; i++) {
-        comp->n_md = i + 1; /* so a partial entry is freed too */
-        if ((rc = parse_md(c, seq->items[i], i, &comp->md[i])))
+        *n = i + 1; /* so a partial entry is freed too */
+        if ((rc = parse_md(c, seq->items[i], i, what, &(*md)[i])))
             return rc;
     }
     return 0;
+}
+
+void dapr__res_free_pairs(dapr__res_md_t *md, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free_md(&md[i]);
+    dapr__free(md);
+}
+
+static int parse_md_list(const ctx_t *c, const node_t *spec, dapr__res_component_t *comp)
+{
+    return dapr__res_parse_pairs(c, spec, "metadata", "spec.metadata", &comp->md, &comp->n_md);
 }
 
 int dapr__res_get_scopes(const ctx_t *c, const node_t *root, char ***out, size_t *n)
@@ -438,6 +452,10 @@ static int parse_doc(ctx_t *c, const dapr__yaml_doc_t *doc, dapr__resources_t *r
         c->kind = "resiliency";
         return dapr__res_add_resiliency(c, doc, r);
     }
+    if (!strcmp(kind, "HTTPEndpoint")) {
+        c->kind = "httpendpoint";
+        return dapr__res_add_endpoint(c, doc, r);
+    }
     if (strcmp(kind, "Component")) {
         dapr__res_debugf(c, "%s:%d: skipping %s resource (not loaded by this version)", c->file,
                          doc->line, kind);
@@ -464,6 +482,7 @@ void dapr__resources_free(dapr__resources_t *r)
         free_component(&r->components[i]);
     dapr__free(r->components);
     dapr__res_free_resiliencies(r);
+    dapr__res_free_endpoints(r);
     dapr__resources_init(r);
 }
 

@@ -172,11 +172,27 @@ typedef struct dapr__res_resiliency {
 void dapr__res_retry_defaults(dapr__res_retry_t *rt);
 void dapr__res_breaker_defaults(dapr__res_breaker_t *cb);
 
+/* kind: HTTPEndpoint (apiVersion dapr.io/v1alpha1): an external HTTP
+ * service callable through service invocation by name or by URL. */
+typedef struct dapr__res_endpoint {
+    char *file;
+    int line;
+    char *name;         /* metadata.name */
+    char *base_url;     /* spec.baseUrl, required */
+    dapr__res_md_t *headers; /* spec.headers: name + value / secretKeyRef / envRef */
+    size_t n_headers;
+    char **scopes;
+    size_t n_scopes;
+    bool has_client_tls; /* spec.clientTLS given (not supported yet) */
+} dapr__res_endpoint_t;
+
 typedef struct dapr__resources {
     dapr__res_component_t *components;
     size_t n_components;
     dapr__res_resiliency_t *resiliencies; /* in load order */
     size_t n_resiliencies;
+    struct dapr__res_endpoint *endpoints; /* kind: HTTPEndpoint, in load order */
+    size_t n_endpoints;
 } dapr__resources_t;
 
 void dapr__resources_init(dapr__resources_t *r);

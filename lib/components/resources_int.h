@@ -40,6 +40,17 @@ int dapr__res_get_seq(const dapr__res_ctx_t *c, const dapr__yaml_node_t *map, co
 int dapr__res_get_scopes(const dapr__res_ctx_t *c, const dapr__yaml_node_t *root, char ***out,
                          size_t *n);
 
+/* A list of {name, value | secretKeyRef | envRef} under map[key] (Component
+ * metadata, HTTPEndpoint headers); `what` names it in errors. */
+int dapr__res_parse_pairs(const dapr__res_ctx_t *c, const dapr__yaml_node_t *map,
+                          const char *key, const char *what, dapr__res_md_t **md, size_t *n);
+void dapr__res_free_pairs(dapr__res_md_t *md, size_t n);
+
+/* Parse one `kind: HTTPEndpoint` document and append it to r. */
+int dapr__res_add_endpoint(dapr__res_ctx_t *c, const dapr__yaml_doc_t *doc,
+                           dapr__resources_t *r);
+void dapr__res_free_endpoints(dapr__resources_t *r);
+
 /* Parse one `kind: Resiliency` document and append it to r. */
 int dapr__res_add_resiliency(dapr__res_ctx_t *c, const dapr__yaml_doc_t *doc,
                              dapr__resources_t *r);

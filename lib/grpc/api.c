@@ -1,7 +1,7 @@
 /* The Dapr gRPC service table: every RPC of dapr.proto.runtime.v1.Dapr and
  * TaskHubSidecarService is served; those whose building block exists call
  * lib/api, the others answer UNIMPLEMENTED naming the RPC. Unknown paths go
- * to the proxy fallback, as in Dapr. */
+ * to the gRPC proxy (runtime/proxy.c), as in Dapr. */
 #include "api.h"
 
 #include <pthread.h>
@@ -13,6 +13,8 @@
 #include "core/buf.h"
 #include "dapr/proto/runtime/v1/dapr.pb-c.h"
 #include "durabletask/orchestrator_service.pb-c.h"
+#include "relay.h"
+#include "runtime/proxy.h"
 #include "runtime/runtime_int.h"
 
 /* ---------------------------------------------------------------------
@@ -179,9 +181,9 @@ static void on_cancel(dapr__grpc_call_t *call)
         dapr__grpc_call_finish(call, DAPR_GRPC_CANCELLED, "canceled", NULL, 0);
 }
 
-/* Unimplemented RPCs and the proxy fallback answer at the first sign of
- * life: a request message or the client's half-close. */
-static void answer_now(dapr__grpc_call_t *call, bool proxy)
+/* Unimplemented RPCs answer at the first sign of life: a request message
+ * or the client's half-close. */
+static void answer_now(dapr__grpc_call_t *call)
 {
     if (dapr__grpc_call_user(call))
         return; /* answered already */
@@ -194,21 +196,6 @@ static void answer_now(dapr__grpc_call_t *call, bool proxy)
         dapr__grpc_call_finish(call, code, why, NULL, 0);
         return;
     }
-    if (proxy) {
-        const char *id = dapr__grpc_call_md_get(call, "dapr-app-id");
-        if (!id)
-            id = dapr__grpc_call_md_get(call, "dapr-callee-app-id");
-        if (!id) {
-            dapr__grpc_call_finish(call, DAPR_GRPC_UNKNOWN,
-                                   "failed to proxy request: required metadata dapr-app-id or "
-                                   "dapr-callee-app-id not found", NULL, 0);
-            return;
-        }
-        snprintf(msg, sizeof(msg), "failed to proxy request to app %s: gRPC proxying is not "
-                 "implemented yet in libdapr %s", id, dapr_version());
-        dapr__grpc_call_finish(call, DAPR_GRPC_UNIMPLEMENTED, msg, NULL, 0);
-        return;
-    }
     const char *path = dapr__grpc_call_path(call);
     const char *name = strrchr(path, '/');
     snprintf(msg, sizeof(msg), "%s is not implemented yet in libdapr %s", name ? name + 1 : path,
@@ -216,10 +203,23 @@ static void answer_now(dapr__grpc_call_t *call, bool proxy)
     dapr__grpc_call_finish(call, DAPR_GRPC_UNIMPLEMENTED, msg, NULL, 0);
 }
 
-static void unimpl_msg(dapr__grpc_call_t *c, const uint8_t *m, size_t n) { answer_now(c, false); }
-static void unimpl_hc(dapr__grpc_call_t *c) { answer_now(c, false); }
-static void proxy_msg(dapr__grpc_call_t *c, const uint8_t *m, size_t n) { answer_now(c, true); }
-static void proxy_hc(dapr__grpc_call_t *c) { answer_now(c, true); }
+static void unimpl_msg(dapr__grpc_call_t *c, const uint8_t *m, size_t n) { answer_now(c); }
+static void unimpl_hc(dapr__grpc_call_t *c) { answer_now(c); }
+
+/* Any other path: gRPC proxying (runtime/proxy.c) once the token is good.
+ * It starts with the request headers, so a stream the target speaks first
+ * on works. */
+static void proxy_start(dapr__grpc_call_t *call)
+{
+    dapr_runtime_t *rt = dapr__grpc_call_server_ud(call);
+    int code;
+    const char *why;
+    if (!token_ok(call, rt, &code, &why)) {
+        dapr__grpc_call_finish(call, code, why, NULL, 0);
+        return;
+    }
+    dapr__proxy_start(rt, call, false);
+}
 static void plain_cancel(dapr__grpc_call_t *c)
 {
     if (!dapr__grpc_call_user(c)) {
@@ -261,8 +261,9 @@ static dapr__grpc_method_t *table;
 static dapr__gapi_method_t *extra;
 static size_t table_n;
 static const dapr__grpc_method_t proxy_method = {
-    .path = "", .kind = DAPR__GRPC_BIDI, .on_message = proxy_msg, .on_half_close = proxy_hc,
-    .on_cancel = plain_cancel};
+    .path = "", .kind = DAPR__GRPC_BIDI, .on_start = proxy_start,
+    .on_message = dapr__grpc_relay_on_message, .on_half_close = dapr__grpc_relay_on_half_close,
+    .on_cancel = dapr__grpc_relay_on_cancel, .on_writable = dapr__grpc_relay_on_writable};
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static bool is_streaming(const char *name)

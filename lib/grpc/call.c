@@ -225,7 +225,7 @@ static void submit_status(dapr__grpc_call_t *c, int status, const char *msg, con
     c->wire_done = true;
     c->accepting = false;
     mark_dirty(c);
-    size_t max = 2 + c->hdrs.n + 3;
+    size_t max = 2 + c->hdrs.n + 3 + c->tr.n;
     nghttp2_nv *v = dapr__pool_alloc(&c->pool, max * sizeof(*v));
     size_t n = c->resp_started || !v ? 0 : head_nv(c, v);
     size_t ns = v ? status_nv(c, v + n, status, msg, details, dlen) : 0;
@@ -233,6 +233,8 @@ static void submit_status(dapr__grpc_call_t *c, int status, const char *msg, con
         reset_stream(c);
         return;
     }
+    for (size_t i = 0; i < c->tr.n; i++)
+        v[n + ns++] = c->tr.v[i];
     if (!c->resp_started) {
         if (nghttp2_submit_response(c->conn->io.h2, c->stream_id, v, n + ns, NULL) != 0)
             reset_stream(c);
@@ -477,14 +479,11 @@ static bool valid_key(const char *k)
     return true;
 }
 
-int dapr__grpc_call_add_header(dapr__grpc_call_t *c, const char *key, const void *value,
-                               size_t len)
+static int add_md(dapr__grpc_call_t *c, dapr__grpc_respnv_t *h, const char *key,
+                  const void *value, size_t len)
 {
-    if (c->resp_started || c->wire_done || c->finished)
-        return DAPR_ESTATE;
     if (!valid_key(key))
         return DAPR_EINVAL;
-    dapr__grpc_respnv_t *h = &c->hdrs;
     if (h->n == h->cap) {
         size_t ncap = h->cap ? h->cap * 2 : 4;
         nghttp2_nv *nvv = dapr__pool_alloc(&c->pool, ncap * sizeof(*nvv));
@@ -509,6 +508,57 @@ int dapr__grpc_call_add_header(dapr__grpc_call_t *c, const char *key, const void
     h->v[h->n++] = nv(k, v, vl, NGHTTP2_NV_FLAG_NONE);
     h->v[h->n - 1].namelen = kl;
     return 0;
+}
+
+int dapr__grpc_call_add_header(dapr__grpc_call_t *c, const char *key, const void *value,
+                               size_t len)
+{
+    if (c->resp_started || c->wire_done || c->finished)
+        return DAPR_ESTATE;
+    return add_md(c, &c->hdrs, key, value, len);
+}
+
+int dapr__grpc_call_add_trailer(dapr__grpc_call_t *c, const char *key, const void *value,
+                                size_t len)
+{
+    if (c->wire_done || c->finished)
+        return DAPR_ESTATE;
+    if (!strncmp(key, "grpc-", 5) || !strcmp(key, "content-type"))
+        return DAPR_EINVAL; /* the status fields are finish's */
+    return add_md(c, &c->tr, key, value, len);
+}
+
+int dapr__grpc_call_send_headers(dapr__grpc_call_t *c)
+{
+    if (c->finished || c->cancelled || c->wire_done || !c->conn)
+        return DAPR_ECLOSED;
+    if (c->resp_started)
+        return 0;
+    int rv = start_response(c); /* the data provider defers until a message */
+    if (rv == 0)
+        mark_dirty(c);
+    return rv;
+}
+
+void dapr__grpc_call_pause_recv(dapr__grpc_call_t *c, bool pause)
+{
+    c->rx_paused = pause;
+    if (pause || !c->rx_held)
+        return;
+    size_t n = c->rx_held;
+    c->rx_held = 0;
+    if (c->conn && c->conn->io.h2 && !c->stream_closed) {
+        nghttp2_session_consume_stream(c->conn->io.h2, c->stream_id, n);
+        mark_dirty(c);
+    }
+}
+
+uint64_t dapr__grpc_call_timeout_left(const dapr__grpc_call_t *c)
+{
+    if (!c->has_timeout || !c->conn)
+        return 0;
+    uint64_t now = uv_now(c->conn->srv->loop);
+    return c->dl.at > now ? c->dl.at - now : 1;
 }
 
 int dapr__grpc_call_send(dapr__grpc_call_t *c, const void *msg, size_t len)

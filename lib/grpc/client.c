@@ -302,6 +302,21 @@ int dapr__grpc_ccall_half_close(dapr__grpc_ccall_t *cc)
     return 0;
 }
 
+void dapr__grpc_ccall_pause_recv(dapr__grpc_ccall_t *cc, bool pause)
+{
+    if (cc->closed)
+        return;
+    cc->rx_paused = pause;
+    if (pause || !cc->rx_held)
+        return;
+    size_t n = cc->rx_held;
+    cc->rx_held = 0;
+    if (cc->conn && cc->conn->io.h2 && cc->stream_id > 0) {
+        nghttp2_session_consume_stream(cc->conn->io.h2, cc->stream_id, n);
+        dapr__h2io_mark_dirty(&cc->conn->io);
+    }
+}
+
 void dapr__grpc_ccall_cancel(dapr__grpc_ccall_t *cc)
 {
     close_call(cc, DAPR_GRPC_CANCELLED, "call cancelled by the client", true);
@@ -455,14 +470,21 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const u
                          size_t len, void *ud)
 {
     dapr__grpc_ccall_t *cc = nghttp2_session_get_stream_user_data(s, sid);
+    bool hold = false;
     if (cc && !cc->closed) {
         cc->busy++; /* on_message may cancel; keep the deframer alive */
         int rv = dapr__grpc_deframe(&cc->rx, data, len, cc->ch->max_recv, on_msg, cc);
         if (rv != 0 && rv != 1 && !cc->closed)
             deframe_error(cc, rv);
+        /* paused: the stream's window stays closed, the connection's not */
+        if ((hold = cc->rx_paused && !cc->closed))
+            cc->rx_held += len;
         dapr__grpc_ccall_unbusy(cc);
     }
-    nghttp2_session_consume(s, sid, len);
+    if (hold)
+        nghttp2_session_consume_connection(s, len);
+    else
+        nghttp2_session_consume(s, sid, len);
     return 0;
 }
 

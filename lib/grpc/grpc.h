@@ -29,8 +29,9 @@
  *    dapr__grpc_call_send) and a connection stops reading while its socket
  *    write queue is large, so a slow reader does not make us buffer without
  *    bound;
- *  - unknown :path → the server's `fallback` method if set (Dapr routes
- *    unknown paths to its proxy), else UNIMPLEMENTED trailers-only;
+ *  - unknown :path → the server's `fallback` method if set (or the
+ *    table's row whose path is "*"; Dapr routes unknown paths to its
+ *    proxy), else UNIMPLEMENTED trailers-only;
  *  - graceful shutdown: GOAWAY with the last stream id, in-flight calls
  *    finish, then connections close.
  */
@@ -100,7 +101,9 @@ typedef struct dapr__grpc_server_config {
     size_t max_header_list; /* default 4 MiB */
     const dapr__grpc_method_t *methods; /* table, borrowed */
     size_t n_methods;
-    const dapr__grpc_method_t *fallback; /* unknown paths, optional */
+    /* Unknown paths, optional. A row of `methods` whose path is "*" is
+     * taken as the fallback instead (both at once: DAPR_EINVAL). */
+    const dapr__grpc_method_t *fallback;
     void *ud;                            /* dapr__grpc_call_server_ud() */
     /* After the final GOAWAY, calls still running this long are cancelled
      * and their connections closed. 0 → 5000 ms. */
@@ -215,6 +218,23 @@ void dapr__grpc_call_peer(const dapr__grpc_call_t *c, char *out, size_t outlen);
 /* Add response metadata (before the first message / finish). Copied. */
 int dapr__grpc_call_add_header(dapr__grpc_call_t *c, const char *key, const void *value,
                                size_t len);
+/* Trailer metadata sent with the status (before finish; copied; "-bin"
+ * values are raw bytes). "grpc-*" keys are refused (DAPR_EINVAL): the
+ * status fields are finish's. */
+int dapr__grpc_call_add_trailer(dapr__grpc_call_t *c, const char *key, const void *value,
+                                size_t len);
+/* Send the response headers now (the ones added so far) instead of with
+ * the first message or the status. 0, DAPR_ECLOSED, DAPR_ENOMEM. */
+int dapr__grpc_call_send_headers(dapr__grpc_call_t *c);
+/* Receive flow control (relays): while paused, the request DATA that
+ * arrives is not returned to the client's stream window (the connection's
+ * window is), so at most one stream window (1 MiB) more comes in; what
+ * arrives is still delivered to on_message. Unpausing returns the held
+ * bytes to the window. */
+void dapr__grpc_call_pause_recv(dapr__grpc_call_t *c, bool pause);
+/* Milliseconds left before the call's grpc-timeout expires (at least 1), 0
+ * when the client sent none. */
+uint64_t dapr__grpc_call_timeout_left(const dapr__grpc_call_t *c);
 /* Send one message (copied). Returns 0; DAPR_EAGAIN when the outgoing queue
  * is over its bound (the message is NOT queued; wait for on_writable);
  * DAPR_ECLOSED after cancel/finish. */
@@ -270,6 +290,10 @@ int dapr__grpc_call_start(dapr__grpc_channel_t *ch, const char *path, const dapr
  * half-close or once the call is over. */
 int dapr__grpc_ccall_send(dapr__grpc_ccall_t *cc, const void *msg, size_t len);
 int dapr__grpc_ccall_half_close(dapr__grpc_ccall_t *cc);
+/* Receive flow control, as dapr__grpc_call_pause_recv for the response
+ * stream: while paused at most one stream window (1 MiB) more arrives (and
+ * is still delivered to on_message). */
+void dapr__grpc_ccall_pause_recv(dapr__grpc_ccall_t *cc, bool pause);
 /* RST_STREAM(CANCEL); on_close(CANCELLED) runs before this returns and the
  * handle is gone afterwards. */
 void dapr__grpc_ccall_cancel(dapr__grpc_ccall_t *cc);

@@ -283,6 +283,9 @@ struct dapr__grpc_call {
     bool cancelled;      /* on_cancel ran */
     bool stream_closed;
     bool want_writable, writable_pending;
+    bool rx_paused;              /* dapr__grpc_call_pause_recv */
+    size_t rx_held;              /* DATA bytes not yet returned to the stream window */
+    dapr__grpc_respnv_t tr;      /* added with dapr__grpc_call_add_trailer */
 };
 
 struct dapr__grpc_conn {
@@ -381,6 +384,8 @@ struct dapr__grpc_ccall {
     bool headers_seen;
     bool closed;           /* on_close ran (or runs) */
     bool want_writable, writable_pending;
+    bool rx_paused;        /* dapr__grpc_ccall_pause_recv */
+    size_t rx_held;        /* DATA bytes not yet returned to the stream window */
 };
 
 enum { DAPR__CC_RESOLVING = 0, DAPR__CC_CONNECTING, DAPR__CC_READY, DAPR__CC_DRAINING };

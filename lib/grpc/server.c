@@ -29,6 +29,12 @@ static int build_routes(dapr__grpc_server_t *s)
         void *old = NULL;
         if (!m->path)
             return DAPR_EINVAL;
+        if (!strcmp(m->path, "*")) { /* the table's own fallback row */
+            if (s->cfg.fallback && s->cfg.fallback != m)
+                return DAPR_EINVAL;
+            s->cfg.fallback = m;
+            continue;
+        }
         if (dapr__map_put(&s->routes, m->path, strlen(m->path), (void *)m, &old))
             return DAPR_ENOMEM;
         if (old)

@@ -426,8 +426,15 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const u
     dapr__grpc_call_t *c = stream_call(s, sid);
     if (c && c->accepting)
         on_data(c, data, len);
-    /* delivered or bounded-buffered (or discarded): open the window again */
-    nghttp2_session_consume(s, sid, len);
+    /* delivered or bounded-buffered (or discarded): open the window again,
+     * except the stream's while its handler paused receiving (the
+     * connection's window is returned at once so other streams go on) */
+    if (c && c->rx_paused && !c->stream_closed) {
+        c->rx_held += len;
+        nghttp2_session_consume_connection(s, len);
+    } else {
+        nghttp2_session_consume(s, sid, len);
+    }
     return 0;
 }
 

@@ -341,6 +341,16 @@ static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req)
         dapr__http_respond(req, 400, NULL, 0, "bad escape in path", 18);
         return;
     }
+    /* a URL as the app id: path cleaning made "http://h" "http:/h" */
+    for (int k = 0; k < 2; k++) {
+        const char *scheme = k ? "https:/" : "http:/";
+        size_t sl = strlen(scheme);
+        if (!strncmp(id, scheme, sl) && id[sl] != '/') {
+            char *u = dapr__pool_printf(&req->pool, "%s/%s", scheme, id + sl);
+            if (u)
+                id = u;
+        }
+    }
     invoke_to(rt, req, id, m + strlen("/method/"));
 }
 

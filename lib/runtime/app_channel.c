@@ -22,6 +22,10 @@ struct dapr__appch {
     dapr_runtime_t *rt;
     dapr__grpc_channel_t *grpc;
     dapr__http_client_t *http;
+    /* HTTP endpoints: the base path of spec.baseUrl and its headers */
+    char *base_path;
+    dapr_kv_t *extra;
+    size_t n_extra;
     void (*done)(void *);
     void *done_ud;
 };
@@ -275,9 +279,10 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
 {
     dapr_runtime_t *rt = ch->rt;
     const char *q = req->query && *req->query ? req->query : NULL;
-    char *target = dapr__pool_printf(pool, "/%s%s%s", req->method ? req->method : "",
-                                     q ? "?" : "", q ? q : "");
-    dapr__http_hdr_t *hh = dapr__pool_alloc(pool, (req->n_headers + 5) * sizeof(*hh));
+    char *target = dapr__pool_printf(pool, "%s/%s%s%s", ch->base_path ? ch->base_path : "",
+                                     req->method ? req->method : "", q ? "?" : "", q ? q : "");
+    dapr__http_hdr_t *hh =
+        dapr__pool_alloc(pool, (req->n_headers + ch->n_extra + 5) * sizeof(*hh));
     hcall_t *h = dapr__calloc(1, sizeof(*h));
     if (!target || !hh || !h) {
         dapr__free(h);
@@ -290,10 +295,16 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
         if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "content-type") ||
             !strcasecmp(k, "dapr-caller-app-id") || !strcasecmp(k, "dapr-callee-app-id"))
             continue;
-        hh[n++] = (dapr__http_hdr_t){k, req->headers[i].value ? req->headers[i].value : ""};
+        bool overridden = false; /* an endpoint's own headers replace the caller's */
+        for (size_t x = 0; x < ch->n_extra && !overridden; x++)
+            overridden = !strcasecmp(k, ch->extra[x].key);
+        if (!overridden)
+            hh[n++] = (dapr__http_hdr_t){k, req->headers[i].value ? req->headers[i].value : ""};
     }
     if (req->content_type)
         hh[n++] = (dapr__http_hdr_t){"Content-Type", req->content_type};
+    for (size_t i = 0; i < ch->n_extra; i++)
+        hh[n++] = (dapr__http_hdr_t){ch->extra[i].key, ch->extra[i].value};
     hh[n++] = (dapr__http_hdr_t){"dapr-caller-app-id", caller};
     hh[n++] = (dapr__http_hdr_t){"dapr-callee-app-id", rt->opt.app_id ? rt->opt.app_id : ""};
     const char *tok = getenv("APP_API_TOKEN");
@@ -389,12 +400,82 @@ void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
     }
 }
 
+static void free_extra(dapr__appch_t *ch)
+{
+    for (size_t i = 0; i < ch->n_extra; i++) {
+        dapr__free((char *)ch->extra[i].key);
+        dapr__free((char *)ch->extra[i].value);
+    }
+    dapr__free(ch->extra);
+    dapr__free(ch->base_path);
+}
+
+dapr__grpc_channel_t *dapr__appch_grpc_channel(const dapr__appch_t *ch)
+{
+    return ch ? ch->grpc : NULL;
+}
+
 static void closed(void *ud)
 {
     dapr__appch_t *ch = ud;
     if (ch->done)
         ch->done(ch->done_ud);
+    free_extra(ch);
     dapr__free(ch);
+}
+
+int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
+                                size_t n_hdrs, dapr__appch_t **out)
+{
+    if (!strncmp(url, "https://", 8))
+        return DAPR_ENOTSUP;
+    if (strncmp(url, "http://", 7))
+        return DAPR_EINVAL;
+    const char *h = url + 7, *slash = strchr(h, '/');
+    size_t hl = slash ? (size_t)(slash - h) : strlen(h);
+    char host[256];
+    int port = 80;
+    if (!hl || hl >= sizeof(host))
+        return DAPR_EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+    if (colon) {
+        if (host[0] == '[')
+            colon++;
+        port = atoi(colon + 1);
+        *colon = '\0';
+        if (port <= 0 || port > 65535)
+            return DAPR_EINVAL;
+    }
+    dapr__appch_t *ch = dapr__calloc(1, sizeof(*ch));
+    if (!ch)
+        return DAPR_ENOMEM;
+    ch->rt = rt;
+    size_t pl = slash ? strlen(slash) : 0;
+    while (pl && slash[pl - 1] == '/')
+        pl--; /* "http://h/api/" + "/" + method */
+    ch->base_path = dapr__strndup(slash ? slash : "", pl);
+    ch->extra = dapr__calloc(n_hdrs ? n_hdrs : 1, sizeof(*ch->extra));
+    int rc = ch->base_path && ch->extra ? 0 : DAPR_ENOMEM;
+    for (size_t i = 0; !rc && i < n_hdrs; i++) {
+        ch->extra[i].key = dapr__strdup(hdrs[i].key);
+        ch->extra[i].value = dapr__strdup(hdrs[i].value ? hdrs[i].value : "");
+        ch->n_extra = i + 1;
+        if (!ch->extra[i].key || !ch->extra[i].value)
+            rc = DAPR_ENOMEM;
+    }
+    dapr__http_client_config_t cfg = {.loop = rt->loop, .log = &rt->log, .host = host,
+                                      .port = port};
+    if (!rc)
+        rc = dapr__http_client_create(&ch->http, &cfg);
+    if (rc) {
+        free_extra(ch);
+        dapr__free(ch);
+        return rc;
+    }
+    *out = ch;
+    return 0;
 }
 
 void dapr__appch_close(dapr__appch_t *ch, void (*done)(void *ud), void *ud)

@@ -19,9 +19,19 @@ typedef struct dapr__appch dapr__appch_t;
 /* Create the channel for rt's options. DAPR_ENOTSUP for a protocol that
  * has no channel yet (the caller reports it), DAPR_ENOMEM, DAPR_EINVAL. */
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out);
+/* A channel to an external HTTP service (HTTPEndpoint resources, or an
+ * http:// URL used as the app id): "http://host[:port][/base/path]" and
+ * headers added to every call (copied). DAPR_ENOTSUP for https:// (no TLS
+ * client yet), DAPR_EINVAL for a bad URL, DAPR_ENOMEM. */
+int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
+                                size_t n_hdrs, dapr__appch_t **out);
 /* Call the app. `caller` is the calling app id (our own for local calls). */
 void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                         const char *caller, dapr__invoke_cb cb, void *data);
+/* The gRPC channel to the app (--app-protocol grpc), NULL for an HTTP app.
+ * Owned by the app channel: valid until dapr__appch_close. Used by the
+ * gRPC proxy, which calls the app's own services on it. */
+struct dapr__grpc_channel *dapr__appch_grpc_channel(const dapr__appch_t *ch);
 /* Calls in flight end with an error; `done` (may be NULL) runs once the
  * channel's handles are closed and its memory is gone. */
 void dapr__appch_close(dapr__appch_t *ch, void (*done)(void *ud), void *ud);

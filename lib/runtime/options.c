@@ -89,7 +89,7 @@ static const opt_row rows[] = {
      "Path for resources directory; repeatable"},
     {"components-path", T_LIST, "", O(resources_path), NULL, NULL, "resources-path",
      "Alias for --resources-path"},
-    {"config", T_LIST, "", O(config), NULL, "Configuration resources are not loaded yet", NULL,
+    {"config", T_LIST, "", O(config), NULL, NULL, NULL,
      "Path to config file, or name of a configuration object"},
     {"mode", T_STR, "standalone", O(mode), check_mode, NULL, NULL, "Runtime mode for Dapr"},
     {"placement-host-address", T_STR, "", O(placement_host_address), NULL, ACTORS, NULL,

@@ -13,6 +13,8 @@
 #include "dapr/common.h"
 #include "dapr/proto/internals/v1/service_invocation.pb-c.h"
 #include "grpc/grpc.h"
+#include "grpc/relay.h"
+#include "proxy.h"
 #include "remote.h"
 #include "runtime_int.h"
 
@@ -209,9 +211,20 @@ static void call_local_cancel(dapr__grpc_call_t *call)
         dapr__grpc_call_finish(call, DAPR_GRPC_CANCELLED, "canceled", NULL, 0);
 }
 
+/* Any other path: a call proxied by the caller's sidecar, for our app's own
+ * gRPC service (spec grpc-api.md §3; lib/runtime/proxy.c). */
+static void proxy_start(dapr__grpc_call_t *call)
+{
+    dapr__remote_t *r = dapr__grpc_call_server_ud(call);
+    dapr__proxy_start(r->rt, call, true);
+}
+
 static const dapr__grpc_method_t internal_methods[] = {
     {.path = CALL_LOCAL, .kind = DAPR__GRPC_UNARY, .on_request = call_local,
      .on_cancel = call_local_cancel},
+    {.path = "*", .kind = DAPR__GRPC_BIDI, .on_start = proxy_start,
+     .on_message = dapr__grpc_relay_on_message, .on_half_close = dapr__grpc_relay_on_half_close,
+     .on_cancel = dapr__grpc_relay_on_cancel, .on_writable = dapr__grpc_relay_on_writable},
 };
 
 /* ---------------------------------------------------------------------
@@ -464,6 +477,73 @@ void dapr__remote_invoke(dapr__remote_t *r, dapr__pool_t *pool, const dapr__invo
 }
 
 /* ---------------------------------------------------------------------
+ * Client: the channel to a sidecar, for the gRPC proxy
+ * ------------------------------------------------------------------- */
+
+typedef struct pchan {
+    dapr__remote_t *r;
+    dapr__remote_chan_cb cb;
+    void *ud;
+    char id[]; /* the app id as asked for */
+} pchan_t;
+
+static void pchan_fail(pchan_t *p, const char *fmt, const char *a)
+{
+    char why[512];
+    snprintf(why, sizeof(why), fmt, p->id, a ? a : "");
+    p->cb(NULL, why, p->ud);
+    dapr__free(p);
+}
+
+static void pchan_resolved(const dapr_error_t *err, const char *address, void *data)
+{
+    pchan_t *p = data;
+    dapr__remote_t *r = p->r;
+    if (err || !address) {
+        pchan_fail(p, "failed to resolve address for '%s': %s",
+                   err && err->message ? err->message : "not found");
+        return;
+    }
+    dapr__grpc_channel_t *ch = r->closing ? NULL : channel_for(r, address);
+    if (!ch) {
+        pchan_fail(p, "cannot reach the sidecar of '%s' at %s", address);
+        return;
+    }
+    p->cb(ch, NULL, p->ud);
+    dapr__free(p);
+}
+
+void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__remote_chan_cb cb,
+                                void *ud)
+{
+    size_t n = strlen(app_id);
+    pchan_t *p = dapr__malloc(sizeof(*p) + n + 1);
+    if (!p) {
+        cb(NULL, "out of memory", ud);
+        return;
+    }
+    *p = (pchan_t){.r = r, .cb = cb, .ud = ud};
+    memcpy(p->id, app_id, n + 1);
+    if (!r->nr || !r->nr_ready || r->closing) {
+        pchan_fail(p, "failed to resolve address for '%s': %s", "name resolution is not ready");
+        return;
+    }
+    char id[256];
+    if (n >= sizeof(id)) {
+        pchan_fail(p, "failed to resolve address for '%s': %s", "the app id is too long");
+        return;
+    }
+    memcpy(id, app_id, n + 1);
+    char *dot = strrchr(id, '.'); /* "id.namespace" */
+    if (dot)
+        *dot = '\0';
+    dapr_name_resolve_req_t rq = {.app_id = id, .namespace_ = dot ? dot + 1 : r->rt->namespace_};
+    int rc = r->nr->nr_vt->resolve(r->nr, &rq, pchan_resolved, p);
+    if (rc)
+        pchan_fail(p, "failed to resolve address for '%s': %s", dapr_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------
  * Start / close
  * ------------------------------------------------------------------- */
 
@@ -514,9 +594,33 @@ static void nr_init_done(dapr_component_t *c, int status, const char *detail)
 
 int dapr__remote_start(dapr_runtime_t *rt, dapr__remote_t **out)
 {
+    /* The resolver of the Configuration's spec.nameResolution (none: the
+     * standalone default, mdns on loopback). Made before the server so an
+     * unknown resolver stops the start with nothing to undo. */
+    const dapr__config_t *cf = &rt->config;
+    const char *nr_version = cf->nr_version && *cf->nr_version ? cf->nr_version : "v1";
+    dapr_component_t *nr = NULL;
+    char err[256] = "";
+    int rc = dapr__nameres_new(&nr, rt->loop, &rt->log, rt->opt.app_id, rt->namespace_,
+                               cf->nr_component, nr_version, cf->nr_md, cf->n_nr_md, err,
+                               sizeof(err));
+    if (rc == DAPR_ENOTFOUND) {
+        snprintf(rt->last_error, sizeof(rt->last_error),
+                 "name resolution: %s (spec.nameResolution.component \"%s\" of %s)", err,
+                 cf->nr_component ? cf->nr_component : "", cf->file ? cf->file : "--config");
+        return rc;
+    }
+    if (rc == DAPR_ENOMEM)
+        return rc;
+    if (rc) { /* bad metadata: as Dapr, an error log, and calls to other apps fail */
+        dapr__log(&rt->log, DAPR_LOG_ERROR, SCOPE, "name resolution unavailable: %s", err);
+        nr = NULL;
+    }
     dapr__remote_t *r = dapr__calloc(1, sizeof(*r));
-    if (!r)
+    if (!r) {
+        dapr__component_free(nr);
         return DAPR_ENOMEM;
+    }
     r->rt = rt;
     dapr__map_init(&r->chans);
     dapr__grpc_server_config_t cfg = {
@@ -527,7 +631,7 @@ int dapr__remote_start(dapr_runtime_t *rt, dapr__remote_t **out)
         .n_methods = sizeof(internal_methods) / sizeof(internal_methods[0]),
         .ud = r,
     };
-    int rc = dapr__grpc_server_create(&r->srv, &cfg);
+    rc = dapr__grpc_server_create(&r->srv, &cfg);
     const char *addr = rt->opt.dapr_internal_grpc_listen_address &&
                                *rt->opt.dapr_internal_grpc_listen_address
                            ? rt->opt.dapr_internal_grpc_listen_address
@@ -540,19 +644,13 @@ int dapr__remote_start(dapr_runtime_t *rt, dapr__remote_t **out)
             dapr__grpc_server_free(r->srv);
         dapr__map_free(&r->chans);
         dapr__free(r);
+        dapr__component_free(nr);
         return rc;
     }
     dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "internal gRPC server is running on %s:%d", addr,
               r->port);
-    char err[256] = "";
-    /* The Configuration resource (spec.nameResolution) is not read yet: the
-     * standalone default, mdns on loopback, for now. */
-    rc = dapr__nameres_new(&r->nr, rt->loop, &rt->log, rt->opt.app_id, rt->namespace_, NULL,
-                           "v1", NULL, 0, err, sizeof(err));
-    if (rc) {
-        dapr__log(&rt->log, DAPR_LOG_ERROR, SCOPE, "name resolution unavailable: %s", err);
-        r->nr = NULL;
-    } else {
+    r->nr = nr;
+    if (nr) {
         r->nr->user = r;
         r->nr_init_pending = true;
         rc = r->nr->nr_vt->init(r->nr, nr_init_done);

@@ -7,9 +7,14 @@
  * InternalInvokeResponse (status.code: the HTTP status for HTTP apps, the
  * gRPC code for gRPC apps).
  *
+ * Any other path on the internal server is a proxied gRPC call (spec
+ * grpc-api.md §3): with dapr-callee-app-id naming this app it goes on to
+ * the app's own gRPC service (lib/runtime/proxy.c).
+ *
  * Client side: the name resolver (standalone default: mdns on loopback)
  * turns an app id into "host:port" of its sidecar's internal server, round
- * robin among instances; one gRPC channel per address carries CallLocal.
+ * robin among instances; one gRPC channel per address carries CallLocal
+ * and proxied calls.
  */
 #ifndef DAPR_RUNTIME_REMOTE_H
 #define DAPR_RUNTIME_REMOTE_H
@@ -27,6 +32,15 @@ int dapr__remote_port(const dapr__remote_t *r);
 /* Call app `req->app_id` through its sidecar. */
 void dapr__remote_invoke(dapr__remote_t *r, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                          dapr__invoke_cb cb, void *data);
+/* The channel to app_id's sidecar ("id" or "id.namespace"), for the gRPC
+ * proxy: resolved through name resolution, one cached channel per address
+ * (the one CallLocal uses). `cb` runs exactly once, possibly before this
+ * returns: with the channel (owned by r, valid until dapr__remote_close),
+ * or with NULL and why ("failed to resolve address for 'x': ..."). */
+struct dapr__grpc_channel;
+typedef void (*dapr__remote_chan_cb)(struct dapr__grpc_channel *ch, const char *err, void *ud);
+void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__remote_chan_cb cb,
+                                void *ud);
 /* Graceful: the server stops (calls in flight finish), the resolver
  * withdraws this sidecar, channels close; `done` runs when all is gone. */
 void dapr__remote_close(dapr__remote_t *r, void (*done)(void *ud), void *ud);

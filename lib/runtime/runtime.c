@@ -70,6 +70,7 @@ int dapr_runtime_create(dapr_runtime_t **out, struct uv_loop_s *loop)
     rt->loop = loop;
     dapr__logger_init(&rt->log);
     dapr__map_init(&rt->extended);
+    dapr__map_init(&rt->ep_chans);
     *out = rt;
     return 0;
 }
@@ -157,6 +158,8 @@ static void destroy_close_done(dapr_component_t *c, int status, const char *deta
     rt->pending_closes--;
 }
 
+static void close_endpoints(dapr_runtime_t *rt, void (*done)(void *));
+
 static void destroy_appch_closed(void *ud)
 {
     dapr_runtime_t *rt = ud;
@@ -172,6 +175,7 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     close_servers(rt, NULL);
     if (rt->app_wait)
         dapr__http_wait_port_cancel(rt->app_wait);
+    close_endpoints(rt, destroy_appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
         rt->remote = NULL;
@@ -210,9 +214,16 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
         dapr__free(v);
     dapr__map_free(&rt->extended);
     dapr__resil_free(rt->resil);
+    dapr__map_free(&rt->ep_chans);
+    dapr__resources_t eps;
+    dapr__resources_init(&eps);
+    eps.endpoints = rt->endpoints;
+    eps.n_endpoints = rt->n_endpoints;
+    dapr__resources_free(&eps);
     dapr__options_free(&rt->opt);
     dapr__free(rt->namespace_);
     dapr__free(rt->api_token);
+    dapr__config_free(&rt->config);
     if (rt->owns_loop) {
         uv_walk(&rt->own_loop, walk_close, NULL);
         uv_run(&rt->own_loop, UV_RUN_DEFAULT);
@@ -492,6 +503,11 @@ static int load_components(dapr_runtime_t *rt)
         if (!rc && wanted(rt, r))
             rc = start_component(rt, r);
     }
+    /* HTTPEndpoints: kept (scopes are checked at lookup) */
+    rt->endpoints = res.endpoints;
+    rt->n_endpoints = res.n_endpoints;
+    res.endpoints = NULL;
+    res.n_endpoints = 0;
     if (!rc) {
         char *err = NULL;
         rc = dapr__resil_new(&res, rt->opt.app_id, &rt->log, &rt->resil, &err);
@@ -501,6 +517,34 @@ static int load_components(dapr_runtime_t *rt)
     }
     dapr__resources_free(&res);
     return rc;
+}
+
+/* The Configuration resource(s) of --config, applied in order (standalone
+ * mode: file paths). Like Dapr, a missing or bad file stops the start. */
+static int load_config(dapr_runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->opt.config.n; i++) {
+        char *err = NULL;
+        int rc = dapr__config_load_file(&rt->config, rt->opt.config.v[i], &rt->log, &err);
+        if (rc)
+            set_error(rt, "error loading configuration: %s", err ? err : dapr_strerror(rc));
+        dapr__free(err);
+        if (rc)
+            return rc == DAPR_ENOMEM ? DAPR_EINVAL : rc; /* keep the message above */
+        dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "loaded configuration %s from %s",
+                  rt->config.name ? rt->config.name : "(unnamed)", rt->opt.config.v[i]);
+    }
+    if (rt->config.n_enabled) {
+        dapr__buf_t b = DAPR__BUF_INIT;
+        for (size_t i = 0; i < rt->config.n_enabled; i++)
+            dapr__buf_printf(&b, "%s%s", i ? " " : "", rt->config.enabled[i]);
+        if (!b.oom && !dapr__buf_cstr(&b)) {
+            b.data[b.len] = '\0';
+            dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "Enabled features: %s", b.data);
+        }
+        dapr__buf_free(&b);
+    }
+    return 0;
 }
 
 int dapr_runtime_start(dapr_runtime_t *rt, dapr_runtime_cb cb, void *data)
@@ -530,7 +574,9 @@ int dapr_runtime_start(dapr_runtime_t *rt, dapr_runtime_cb cb, void *data)
     if (rt->api_token)
         dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "API authentication is enabled");
     rt->pending_inits = 1; /* held while launching, so synchronous inits can't finish early */
-    int rc = load_components(rt);
+    int rc = load_config(rt);
+    if (!rc)
+        rc = load_components(rt);
     if (rc == DAPR_ENOMEM)
         set_error(rt, "out of memory while loading components");
     if (rc) {
@@ -705,7 +751,7 @@ static void wait_for_app(dapr_runtime_t *rt)
 static int start_remote(dapr_runtime_t *rt)
 {
     int rc = dapr__remote_start(rt, &rt->remote);
-    if (rc)
+    if (rc && !rt->last_error[0]) /* remote.c may have said why already */
         set_error(rt, "failed to start the internal gRPC server: %s", dapr_strerror(rc));
     return rc;
 }
@@ -773,11 +819,77 @@ static void appch_closed(void *ud)
     maybe_stopped(rt);
 }
 
+int dapr__runtime_endpoint(dapr_runtime_t *rt, const char *app_id, dapr__appch_t **out,
+                           char *why, size_t whylen)
+{
+    dapr__appch_t *ch = dapr__map_get(&rt->ep_chans, app_id, strlen(app_id));
+    if (ch) {
+        *out = ch;
+        return 0;
+    }
+    const char *url = NULL;
+    const dapr__res_endpoint_t *ep = NULL;
+    if (!strncmp(app_id, "http://", 7) || !strncmp(app_id, "https://", 8)) {
+        url = app_id;
+    } else {
+        for (size_t i = 0; i < rt->n_endpoints && !ep; i++)
+            if (!strcmp(rt->endpoints[i].name, app_id) &&
+                dapr__res_in_scope(rt->endpoints[i].scopes, rt->endpoints[i].n_scopes,
+                                   rt->opt.app_id))
+                ep = &rt->endpoints[i];
+        if (!ep)
+            return DAPR_ENOTFOUND;
+        url = ep->base_url;
+    }
+    size_t n = ep ? ep->n_headers : 0;
+    dapr_kv_t *h = dapr__calloc(n ? n : 1, sizeof(*h));
+    if (!h)
+        return DAPR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const dapr__res_md_t *m = &ep->headers[i];
+        if (m->secret_name) {
+            snprintf(why, whylen, "header %s of HTTPEndpoint %s uses secretKeyRef, which needs "
+                     "a secret store (not implemented yet in libdapr)", m->name, ep->name);
+            dapr__free(h);
+            return DAPR_ENOTSUP;
+        }
+        h[i].key = m->name;
+        h[i].value = m->env_ref ? (getenv(m->env_ref) ? getenv(m->env_ref) : "")
+                                : (m->value ? m->value : "");
+    }
+    int rc = dapr__appch_create_endpoint(rt, url, h, n, &ch);
+    dapr__free(h);
+    if (rc == DAPR_ENOTSUP)
+        snprintf(why, whylen, "https endpoints need a TLS client, not implemented yet in libdapr");
+    else if (rc)
+        snprintf(why, whylen, "invalid endpoint URL %s", url);
+    if (!rc && dapr__map_put(&rt->ep_chans, app_id, strlen(app_id), ch, NULL)) {
+        dapr__appch_close(ch, NULL, NULL);
+        return DAPR_ENOMEM;
+    }
+    if (!rc)
+        *out = ch;
+    return rc;
+}
+
+static void close_endpoints(dapr_runtime_t *rt, void (*done)(void *))
+{
+    size_t it = 0;
+    void *v;
+    while (dapr__map_next(&rt->ep_chans, &it, NULL, NULL, &v)) {
+        rt->pending_closes++;
+        dapr__appch_close(v, done, rt);
+    }
+    dapr__map_free(&rt->ep_chans);
+    dapr__map_init(&rt->ep_chans);
+}
+
 static void close_components(dapr_runtime_t *rt)
 {
     rt->pending_closes++; /* held while closing, for synchronous closes */
     if (rt->app_wait)
         dapr__http_wait_port_cancel(rt->app_wait); /* clears rt->app_wait */
+    close_endpoints(rt, appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
         rt->remote = NULL;

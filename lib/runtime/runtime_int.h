@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "components/registry.h"
+#include "components/configuration.h"
 #include "core/log.h"
 #include "core/map.h"
 #include "dapr/runtime.h"
@@ -33,6 +34,7 @@ struct dapr_runtime {
     char last_error[1024];
     char *namespace_; /* NAMESPACE env, or NULL */
     char *api_token;  /* DAPR_API_TOKEN, or NULL */
+    dapr__config_t config; /* --config file(s); empty when none (config.file NULL) */
 
     /* components, in load order */
     dapr_component_t **components;
@@ -49,6 +51,9 @@ struct dapr_runtime {
     struct dapr__appch *appch; /* the app channel, or NULL (no app port) */
     struct dapr__remote *remote; /* internal gRPC server + name resolution */
     struct dapr__resil *resil;   /* resiliency policies (NULL: none loaded yet) */
+    struct dapr__res_endpoint *endpoints; /* HTTPEndpoint resources (all scopes) */
+    size_t n_endpoints;
+    dapr__map_t ep_chans; /* endpoint name or URL → dapr__appch_t* */
     struct dapr__http_port_wait *app_wait; /* waiting for the app port to open */
     size_t open_servers;
     bool servers_closing;
@@ -72,6 +77,13 @@ struct dapr_runtime {
 /* Find a loaded state store by name: 0, DAPR_ENOTFOUND (no such store) or
  * DAPR_ESTATE (no state store configured at all). */
 int dapr__runtime_state_store(dapr_runtime_t *rt, const char *name, dapr_component_t **out);
+
+/* The channel for an external HTTP service named by app_id: an HTTPEndpoint
+ * resource's name (in scope) or an http(s):// URL. 0 and *out (owned by the
+ * runtime), DAPR_ENOTFOUND when app_id is neither, else an error with a
+ * message in why. */
+int dapr__runtime_endpoint(dapr_runtime_t *rt, const char *app_id, struct dapr__appch **out,
+                           char *why, size_t whylen);
 
 /* Ask for a graceful shutdown (POST /v1.0/shutdown), asynchronously. */
 void dapr__runtime_request_shutdown(dapr_runtime_t *rt);

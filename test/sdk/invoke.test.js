@@ -413,3 +413,80 @@ spec:
       });
   });
 });
+
+describe("HTTPEndpoint resources and URLs as the app id", () => {
+  const http = require("node:http");
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const path = require("node:path");
+  it("calls an external HTTP service by endpoint name (with its headers) and by URL", async () => {
+    let got;
+    const ext = http.createServer((req, res) => {
+      got = { url: req.url, headers: req.headers, method: req.method };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ external: true }));
+    });
+    await new Promise((r) => ext.listen(0, "127.0.0.1", r));
+    const port = ext.address().port;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "libdapr-ep-"));
+    fs.writeFileSync(path.join(dir, "endpoint.yaml"), `apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata:
+  name: weather
+spec:
+  baseUrl: http://127.0.0.1:${port}/api/v2
+  headers:
+  - name: "Accept-Language"
+    value: "en-US"
+  - name: "X-From-Env"
+    envRef: "EP_TEST_HEADER"
+---
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata:
+  name: notforus
+spec:
+  baseUrl: http://127.0.0.1:${port}
+scopes:
+  - someotherapp
+`);
+    let daprd;
+    try {
+      daprd = await startDaprd({ appId: "epcaller", components: [],
+        args: ["--resources-path", dir], env: { EP_TEST_HEADER: "from-env" } });
+      let r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/weather/method/forecast?city=Oslo`);
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { external: true });
+      assert.equal(got.url, "/api/v2/forecast?city=Oslo");
+      assert.equal(got.headers["accept-language"], "en-US");
+      assert.equal(got.headers["x-from-env"], "from-env");
+      // a fully qualified URL as the app id, raw and percent-encoded
+      r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/http://127.0.0.1:${port}/method/direct/call`,
+        { method: "POST", body: "x" });
+      assert.equal(r.status, 200);
+      assert.equal(got.url, "/direct/call");
+      assert.equal(got.method, "POST");
+      r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/${encodeURIComponent(`http://127.0.0.1:${port}`)}/method/enc`);
+      assert.equal(r.status, 200);
+      assert.equal(got.url, "/enc");
+      // an endpoint scoped to another app is not ours
+      r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/notforus/method/x`);
+      assert.equal(r.status, 500);
+      assert.equal((await r.json()).errorCode, "ERR_DIRECT_INVOKE");
+      // the SDK's invoker reaches the endpoint too
+      const c = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(daprd.grpcPort),
+        communicationProtocol: CommunicationProtocolEnum.GRPC, logger: { level: 0 } });
+      try {
+        const v = await c.invoker.invoke("weather", "today", HttpMethod.GET);
+        assert.deepEqual(v, { external: true });
+        assert.equal(got.url, "/api/v2/today");
+      } finally {
+        await c.stop();
+      }
+    } finally {
+      if (daprd) assert.equal((await daprd.stop()).code, 0);
+      await new Promise((r) => ext.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -59,6 +59,11 @@ int main(void)
     /* flags whose feature is not active yet are reported */
     CHECK(!dapr__options_set(&o, "app-port", "3000", err, sizeof(err))); /* active: app channel */
     CHECK(!dapr__options_set(&o, "placement-host-address", "localhost:50005", err, sizeof(err)));
+    /* --config is active (the Configuration resource is read): repeatable, comma-split */
+    CHECK(!dapr__options_set(&o, "config", "/a.yaml,/b.yaml", err, sizeof(err)));
+    CHECK(!dapr__options_set(&o, "config", "/c.yaml", err, sizeof(err)));
+    CHECK_EQ_INT(o.config.n, 3);
+    CHECK_EQ_STR(o.config.v[2], "/c.yaml");
     inactive_count = 0;
     dapr__options_each_inactive(&o, count_inactive, NULL);
     CHECK_EQ_INT(inactive_count, 4); /* enable-metrics, block-shutdown, app-ssl, placement */

@@ -107,6 +107,66 @@ static const dapr__grpc_method_t methods[] = {
      .on_cancel = any_cancel},
 };
 
+/* A second table whose "*" row is the fallback: send_headers, trailers,
+ * receive pausing, the remaining deadline (what the gRPC proxy uses). */
+static dapr__grpc_call_t *fb_call;
+static int fb_msgs;
+static size_t fb_bytes;
+static uint64_t fb_left;
+
+static void fb_start(dapr__grpc_call_t *c)
+{
+    const char *path = dapr__grpc_call_path(c);
+    fb_call = c;
+    fb_msgs = 0;
+    fb_bytes = 0;
+    fb_left = dapr__grpc_call_timeout_left(c);
+    if (strstr(path, "/Pause"))
+        dapr__grpc_call_pause_recv(c, true);
+    if (strstr(path, "/Quiet"))
+        return;
+    dapr__grpc_call_add_header(c, "x-fb", "1", 1);
+    CHECK_EQ_INT(dapr__grpc_call_send_headers(c), 0);
+    CHECK_EQ_INT(dapr__grpc_call_send_headers(c), 0); /* once only */
+    CHECK_EQ_INT(dapr__grpc_call_add_header(c, "x-late", "1", 1), DAPR_ESTATE);
+}
+
+static void fb_msg(dapr__grpc_call_t *c, const uint8_t *m, size_t n)
+{
+    fb_msgs++;
+    fb_bytes += n;
+}
+
+static void fb_half(dapr__grpc_call_t *c)
+{
+    static const uint8_t bin[] = {0, 0xff, 7};
+    char out[32];
+    snprintf(out, sizeof(out), "%d", fb_msgs);
+    CHECK_EQ_INT(dapr__grpc_call_add_trailer(c, "grpc-status", "0", 1), DAPR_EINVAL);
+    CHECK_EQ_INT(dapr__grpc_call_add_trailer(c, "x-tr", "t", 1), 0);
+    CHECK_EQ_INT(dapr__grpc_call_add_trailer(c, "x-tr-bin", bin, 3), 0);
+    fb_call = NULL;
+    if (strstr(dapr__grpc_call_path(c), "/Quiet")) {
+        dapr__grpc_call_finish(c, DAPR_GRPC_ABORTED, "quiet", NULL, 0);
+        return;
+    }
+    dapr__grpc_call_send(c, out, strlen(out));
+    dapr__grpc_call_finish(c, 0, NULL, NULL, 0);
+}
+
+static void fb_cancel(dapr__grpc_call_t *c)
+{
+    fb_call = NULL;
+    dapr__grpc_call_finish(c, DAPR_GRPC_CANCELLED, NULL, NULL, 0);
+}
+
+static const dapr__grpc_method_t fb_methods[] = {
+    {.path = "/t.S/Echo", .kind = DAPR__GRPC_UNARY, .on_request = echo_req,
+     .on_cancel = any_cancel},
+    {.path = "*", .kind = DAPR__GRPC_BIDI, .on_start = fb_start, .on_message = fb_msg,
+     .on_half_close = fb_half, .on_cancel = fb_cancel},
+};
+
 /* --- the client side --------------------------------------------------------- */
 
 typedef struct resp {
@@ -228,6 +288,8 @@ static void pump(peer_t *p)
 }
 
 static size_t unit_max_hdr; /* the next peer's max_header_list (0: default) */
+static const dapr__grpc_method_t *unit_methods; /* the next peer's table (NULL: methods) */
+static size_t unit_n_methods;
 
 static void peer_init(peer_t *p, size_t max_msg)
 {
@@ -238,6 +300,10 @@ static void peer_init(peer_t *p, size_t max_msg)
     dapr__grpc_server_config_t cfg = {.loop = &p->loop, .log = &p->log, .max_recv_msg = max_msg,
                                       .max_header_list = unit_max_hdr, .methods = methods,
                                       .n_methods = sizeof(methods) / sizeof(methods[0])};
+    if (unit_methods) {
+        cfg.methods = unit_methods;
+        cfg.n_methods = unit_n_methods;
+    }
     CHECK_EQ_INT(dapr__grpc_server_create(&p->srv, &cfg), 0);
     nghttp2_session_callbacks *cbs;
     nghttp2_session_callbacks_new(&cbs);
@@ -601,6 +667,75 @@ static void test_big_message_flow_control(void)
     peer_free(&p);
 }
 
+static void test_fallback_row_trailers_pause(void)
+{
+    peer_t p;
+    unit_methods = fb_methods;
+    unit_n_methods = sizeof(fb_methods) / sizeof(fb_methods[0]);
+    peer_init(&p, 0);
+    unit_methods = NULL;
+    CHECK(peer_connect(&p));
+    /* the "*" row takes unknown paths; headers go out before any message */
+    nghttp2_nv t[] = {NV("grpc-timeout", "5S")};
+    int32_t open = request(&p, "/any.Svc/Method", "application/grpc", t, 1, NULL);
+    pump(&p);
+    resp_t *r = resp_of(&p, open);
+    CHECK(fb_call != NULL);
+    CHECK(fb_left > 4000 && fb_left <= 5000);
+    CHECK_EQ_INT(r->header_frames, 1);
+    CHECK(strstr(r->hdrs, "x-fb: 1\n") != NULL);
+    CHECK(r->grpc_status < 0);
+    static uint8_t w[32];
+    static body_t b;
+    b = (body_t){w, msg(w, "m", 1), 0};
+    nghttp2_data_provider prd = {.source.ptr = &b, .read_callback = body_read};
+    nghttp2_submit_data(p.cli, NGHTTP2_FLAG_END_STREAM, open, &prd);
+    pump(&p);
+    CHECK_EQ_INT(r->grpc_status, 0);
+    CHECK_EQ_INT(r->header_frames, 2);
+    CHECK(r->body.len == 6 && r->body.data[5] == '1');
+    CHECK(strstr(r->hdrs, "x-tr: t\n") != NULL);
+    CHECK(strstr(r->hdrs, "x-tr-bin: AP8H\n") != NULL);
+    CHECK(strstr(r->hdrs, "x-late") == NULL);
+
+    /* trailers on a trailers-only answer */
+    b.off = 0;
+    int32_t quiet = request(&p, "/x/Quiet", "application/grpc", NULL, 0, &b);
+    pump(&p);
+    r = resp_of(&p, quiet);
+    CHECK(r->trailers_only);
+    CHECK_EQ_INT(r->grpc_status, DAPR_GRPC_ABORTED);
+    CHECK(strstr(r->hdrs, "x-tr: t\n") != NULL);
+    CHECK_EQ_INT(fb_left, 0);
+
+    /* receive paused: at most one stream window (1 MiB) arrives; the rest
+     * once it is unpaused */
+    enum { N = 48, SZ = 64 << 10 };
+    uint8_t *big = malloc((size_t)N * (SZ + 5));
+    size_t len = 0;
+    for (int i = 0; i < N; i++) {
+        dapr__grpc_prefix(big + len, false, SZ);
+        memset(big + len + 5, i, SZ);
+        len += SZ + 5;
+    }
+    body_t bb = {big, len, 0};
+    int32_t paused = request(&p, "/x/Pause", "application/grpc", NULL, 0, &bb);
+    pump(&p);
+    CHECK(fb_call != NULL);
+    CHECK(fb_msgs >= 1 && fb_bytes <= (size_t)1 << 20);
+    CHECK(bb.off < len); /* the client is held back */
+    int before = fb_msgs;
+    pump(&p);
+    CHECK_EQ_INT(fb_msgs, before); /* still held */
+    dapr__grpc_call_pause_recv(fb_call, false);
+    pump(&p);
+    CHECK_EQ_INT(fb_msgs, N);
+    r = resp_of(&p, paused);
+    CHECK_EQ_INT(r->grpc_status, 0);
+    free(big);
+    peer_free(&p);
+}
+
 static void test_garbage(void)
 {
     peer_t p;
@@ -646,6 +781,7 @@ int main(void)
     test_deadline_and_cancel();
     test_header_limit();
     test_big_message_flow_control();
+    test_fallback_row_trailers_pause();
     test_garbage();
     test_alloc_failures();
     return test_result();
