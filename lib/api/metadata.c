@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "components/resources.h"
 #include "core/map.h"
 #include "runtime/runtime_int.h"
 
@@ -32,6 +33,14 @@ int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t 
     out->runtime_version = dapr_runtime_version();
     out->features = rt->config.enabled; /* the --config file's enabled features */
     out->n_features = rt->config.n_enabled;
+    out->http_endpoints = dapr__pool_alloc(pool, (rt->n_endpoints + 1) * sizeof(char *));
+    if (!out->http_endpoints)
+        return DAPR_ENOMEM;
+    out->n_http_endpoints = 0;
+    for (size_t i = 0; i < rt->n_endpoints; i++)
+        if (dapr__res_in_scope(rt->endpoints[i].scopes, rt->endpoints[i].n_scopes,
+                               rt->opt.app_id))
+            out->http_endpoints[out->n_http_endpoints++] = rt->endpoints[i].name;
     size_t nc = rt->n_components;
     out->components = dapr__pool_calloc(pool, (nc ? nc : 1) * sizeof(*out->components));
     if (!out->components)

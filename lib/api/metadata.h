@@ -24,6 +24,8 @@ typedef struct dapr__metadata {
     size_t n_features;
     dapr__metadata_component_t *components;
     size_t n_components;
+    const char **http_endpoints; /* names of the HTTPEndpoints in scope */
+    size_t n_http_endpoints;
     dapr_kv_t *extended; /* includes daprRuntimeVersion */
     size_t n_extended;
     /* appConnectionProperties */

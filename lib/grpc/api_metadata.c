@@ -45,6 +45,22 @@ void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req)
     }
     r.registered_components = cp;
     r.n_registered_components = nc;
+    size_t nh = m.n_http_endpoints;
+    Dapr__Proto__Runtime__V1__MetadataHTTPEndpoint *he =
+        dapr__pool_alloc(&g->pool, (nh ? nh : 1) * sizeof(*he));
+    Dapr__Proto__Runtime__V1__MetadataHTTPEndpoint **hp =
+        dapr__pool_alloc(&g->pool, (nh ? nh : 1) * sizeof(*hp));
+    if (!he || !hp) {
+        oom(g);
+        return;
+    }
+    for (size_t i = 0; i < nh; i++) {
+        dapr__proto__runtime__v1__metadata_httpendpoint__init(&he[i]);
+        he[i].name = (char *)m.http_endpoints[i];
+        hp[i] = &he[i];
+    }
+    r.http_endpoints = hp;
+    r.n_http_endpoints = nh;
     for (size_t i = 0; i < ne; i++) {
         dapr__proto__runtime__v1__get_metadata_response__extended_metadata_entry__init(&ext[i]);
         ext[i].key = (char *)m.extended[i].key;

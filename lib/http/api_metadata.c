@@ -83,6 +83,16 @@ void dapr__http_metadata_get(dapr_runtime_t *rt, dapr__http_req_t *req)
         dapr__buf_putc(&b, ']');
     }
     components_json(&b, &m);
+    if (m.n_http_endpoints) {
+        jkey(&b, "httpEndpoints", true);
+        dapr__buf_putc(&b, '[');
+        for (size_t i = 0; i < m.n_http_endpoints; i++) {
+            dapr__buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            jstr(&b, m.http_endpoints[i]);
+            dapr__buf_putc(&b, '}');
+        }
+        dapr__buf_putc(&b, ']');
+    }
     jkey(&b, "extended", true);
     dapr__buf_putc(&b, '{');
     for (size_t i = 0; i < m.n_extended; i++) {

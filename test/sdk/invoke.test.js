@@ -469,6 +469,9 @@ scopes:
       r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/${encodeURIComponent(`http://127.0.0.1:${port}`)}/method/enc`);
       assert.equal(r.status, 200);
       assert.equal(got.url, "/enc");
+      // the metadata API lists the endpoints in scope
+      const md = await (await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/metadata`)).json();
+      assert.deepEqual(md.httpEndpoints, [{ name: "weather" }]);
       // an endpoint scoped to another app is not ours
       r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/notforus/method/x`);
       assert.equal(r.status, 500);
