@@ -333,6 +333,11 @@ void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
                         const char *caller, dapr__invoke_cb cb, void *data)
 {
     dapr_runtime_t *rt = ch->rt;
+    if (ch == rt->appch && !rt->app_healthy) {
+        /* as Dapr: an unhealthy app gets no work; the call ends here */
+        fail(cb, data, rt, "app is not healthy");
+        return;
+    }
     if (ch->http) {
         http_invoke(ch, pool, req, caller, cb, data);
         return;

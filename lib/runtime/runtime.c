@@ -15,6 +15,7 @@
 #include "grpc/api.h"
 #include "grpc/grpc.h"
 #include "app_channel.h"
+#include "app_health.h"
 #include "remote.h"
 #include "resiliency.h"
 #include "runtime_int.h"
@@ -53,6 +54,7 @@ int dapr_runtime_create(dapr_runtime_t **out, struct uv_loop_s *loop)
     dapr_runtime_t *rt = dapr__calloc(1, sizeof(*rt));
     if (!rt)
         return DAPR_ENOMEM;
+    rt->app_healthy = true;
     if (dapr__options_init(&rt->opt)) {
         dapr__options_free(&rt->opt);
         dapr__free(rt);
@@ -175,6 +177,12 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     close_servers(rt, NULL);
     if (rt->app_wait)
         dapr__http_wait_port_cancel(rt->app_wait);
+    if (rt->app_health) {
+        dapr__app_health_t *h = rt->app_health;
+        rt->app_health = NULL;
+        rt->pending_closes++;
+        dapr__app_health_close(h, destroy_appch_closed, rt);
+    }
     close_endpoints(rt, destroy_appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
@@ -720,6 +728,21 @@ static int start_app_channel(dapr_runtime_t *rt)
     return 0;
 }
 
+/* --enable-app-health-check: probe the app once it is discovered. The state
+ * lands in rt->app_healthy (GET /v1.0/healthz stays the sidecar's own). */
+static void start_app_health(dapr_runtime_t *rt)
+{
+    if (!rt->opt.enable_app_health_check || !rt->appch || rt->app_health ||
+        rt->state != DAPR__RT_RUNNING)
+        return;
+    int rc = dapr__app_health_start(rt, &rt->app_health);
+    if (rc) {
+        rt->app_health = NULL;
+        dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE, "app health checks not started: %s",
+                  dapr_strerror(rc));
+    }
+}
+
 /* As Dapr: the sidecar is ready (GET /v1.0/healthz → 204) once the app's
  * port accepts connections; outbound calls work before that. */
 static void app_discovered(int status, void *ud)
@@ -731,6 +754,7 @@ static void app_discovered(int status, void *ud)
     dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application discovered on port %d",
               rt->opt.app_port);
     rt->ready = true;
+    start_app_health(rt);
 }
 
 static void wait_for_app(dapr_runtime_t *rt)
@@ -745,6 +769,7 @@ static void wait_for_app(dapr_runtime_t *rt)
                              &rt->app_wait)) {
         rt->app_wait = NULL;
         rt->ready = true; /* cannot poll: do not hold readiness hostage */
+        start_app_health(rt);
     }
 }
 
@@ -889,6 +914,12 @@ static void close_components(dapr_runtime_t *rt)
     rt->pending_closes++; /* held while closing, for synchronous closes */
     if (rt->app_wait)
         dapr__http_wait_port_cancel(rt->app_wait); /* clears rt->app_wait */
+    if (rt->app_health) {
+        dapr__app_health_t *h = rt->app_health;
+        rt->app_health = NULL;
+        rt->pending_closes++;
+        dapr__app_health_close(h, appch_closed, rt);
+    }
     close_endpoints(rt, appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;

@@ -55,6 +55,12 @@ struct dapr_runtime {
     size_t n_endpoints;
     dapr__map_t ep_chans; /* endpoint name or URL → dapr__appch_t* */
     struct dapr__http_port_wait *app_wait; /* waiting for the app port to open */
+    struct dapr__app_health *app_health;   /* app health probes, or NULL (not enabled) */
+    /* The app's health as seen by the probes (--enable-app-health-check);
+     * true until threshold probes failed in a row, and always without
+     * health checks. Only recorded and logged for now (no pub/sub or
+     * bindings to pause yet). */
+    bool app_healthy;
     size_t open_servers;
     bool servers_closing;
     void (*on_servers_closed)(struct dapr_runtime *rt);
