@@ -222,6 +222,7 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
         dapr__free(v);
     dapr__map_free(&rt->extended);
     dapr__resil_free(rt->resil);
+    dapr__free(rt->app_config);
     dapr__map_free(&rt->ep_chans);
     dapr__resources_t eps;
     dapr__resources_init(&eps);
@@ -745,6 +746,47 @@ static void start_app_health(dapr_runtime_t *rt)
 
 /* As Dapr: the sidecar is ready (GET /v1.0/healthz → 204) once the app's
  * port accepts connections; outbound calls work before that. */
+/* As Dapr: once discovered, an HTTP app's configuration (GET /dapr/config:
+ * entities, actor timeouts, reentrancy, ...) is read once and kept for the
+ * building blocks that use it (actors). A 404 means none. */
+typedef struct cfg_read {
+    dapr_runtime_t *rt;
+    dapr__pool_t pool;
+} cfg_read_t;
+
+static void app_config_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
+{
+    cfg_read_t *c = data;
+    dapr_runtime_t *rt = c->rt;
+    if (err) {
+        dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE, "error loading app configuration: %s",
+                  err->message);
+    } else if (r->http_status == 200) {
+        dapr__free(rt->app_config);
+        rt->app_config = dapr__strndup(r->body ? (const char *)r->body : "", r->body_len);
+        dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application configuration loaded (%zu bytes)",
+                  r->body_len);
+    } else {
+        dapr__log(&rt->log, DAPR_LOG_DEBUG, SCOPE, "no app configuration: GET /dapr/config "
+                  "answered %d", r->http_status);
+    }
+    dapr__pool_destroy(&c->pool);
+    dapr__free(c);
+}
+
+static void read_app_config(dapr_runtime_t *rt)
+{
+    if (!rt->appch || strcmp(rt->opt.app_protocol ? rt->opt.app_protocol : "http", "http"))
+        return;
+    cfg_read_t *c = dapr__calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->rt = rt;
+    dapr__pool_init(&c->pool, 1024);
+    dapr__invoke_req_t req = {.app_id = rt->opt.app_id, .method = "dapr/config", .verb = "GET"};
+    dapr__appch_invoke(rt->appch, &c->pool, &req, rt->opt.app_id, app_config_done, c);
+}
+
 static void app_discovered(int status, void *ud)
 {
     dapr_runtime_t *rt = ud;
@@ -754,6 +796,7 @@ static void app_discovered(int status, void *ud)
     dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application discovered on port %d",
               rt->opt.app_port);
     rt->ready = true;
+    read_app_config(rt);
     start_app_health(rt);
 }
 

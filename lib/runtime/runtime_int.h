@@ -61,6 +61,7 @@ struct dapr_runtime {
      * health checks. Only recorded and logged for now (no pub/sub or
      * bindings to pause yet). */
     bool app_healthy;
+    char *app_config; /* the HTTP app's GET /dapr/config body, or NULL */
     size_t open_servers;
     bool servers_closing;
     void (*on_servers_closed)(struct dapr_runtime *rt);

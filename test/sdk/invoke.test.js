@@ -233,11 +233,17 @@ describe("what a gRPC app receives", () => {
 describe("what an HTTP app receives and returns", () => {
   const http = require("node:http");
   it("gets the verb, path, query, headers (no caller token) and body; its answer comes back", async () => {
-    let got;
+    let got, configReads = 0;
     const app = http.createServer((req, res) => {
       const chunks = [];
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
+        if (req.url === "/dapr/config") {
+          configReads++;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ entities: [] }));
+          return;
+        }
         got = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
         res.writeHead(req.url.startsWith("/gone") ? 410 : 201,
           { "content-type": "application/x-custom", "x-app-header": "from-app" });
@@ -254,6 +260,9 @@ describe("what an HTTP app receives and returns", () => {
       let r = await fetch(`${base}/orders/42?expand=1`, { method: "PATCH", body: "patch-body",
         headers: { "dapr-api-token": "caller-secret", "x-trace-me": "yes", "content-type": "text/plain" } });
       assert.equal(r.status, 201);
+      // daprd read the app's configuration once after discovering it
+      await waitFor("GET /dapr/config", async () => configReads === 1, 5000);
+      assert.match(daprd.logs(), /application configuration loaded/);
       assert.equal(r.headers.get("content-type"), "application/x-custom");
       assert.equal(r.headers.get("x-app-header"), "from-app");
       assert.equal(await r.text(), "app-body");
@@ -285,6 +294,7 @@ describe("--app-max-concurrency", () => {
   it("bounds the calls in flight to the app; excess calls wait, none is dropped", async () => {
     let inFlight = 0, maxSeen = 0, served = 0;
     const app = http.createServer((req, res) => {
+      if (req.url === "/dapr/config") { res.writeHead(404); res.end(); return; }
       inFlight++;
       maxSeen = Math.max(maxSeen, inFlight);
       setTimeout(() => { inFlight--; served++; res.end("ok"); }, 50);
@@ -344,7 +354,11 @@ spec:
   }
 
   async function withApp(handler, appId, fn) {
-    const app = http.createServer(handler);
+    // GET /dapr/config (read once at discovery) is not part of what we count
+    const app = http.createServer((req, res) => {
+      if (req.url === "/dapr/config") { res.writeHead(404); res.end(); return; }
+      handler(req, res);
+    });
     await new Promise((r) => app.listen(0, "127.0.0.1", r));
     const dir = resiliencyDir(appId.replace(/-(retry|cb|slow)$/, ""));
     const daprd = await startDaprd({ appId, components: [],

@@ -69,6 +69,7 @@ describe("two sidecars: an HTTP app and a gRPC app calling each other", () => {
     const http = require("node:http");
     let got;
     const app = http.createServer((req, res) => {
+      if (req.url === "/dapr/config") { res.writeHead(404); res.end(); return; }
       const chunks = [];
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
