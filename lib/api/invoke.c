@@ -27,6 +27,24 @@ bool dapr__invoke_header_dropped(const char *name)
     return false;
 }
 
+static const char *const verb_names[] = {NULL, "GET", "HEAD", "POST", "PUT", "DELETE",
+                                         "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+const char *dapr__invoke_verb_name(int verb)
+{
+    return verb > 0 && (size_t)verb < sizeof(verb_names) / sizeof(verb_names[0])
+               ? verb_names[verb]
+               : NULL;
+}
+
+int dapr__invoke_verb_number(const char *name)
+{
+    for (size_t i = 1; name && i < sizeof(verb_names) / sizeof(verb_names[0]); i++)
+        if (!strcasecmp(name, verb_names[i]))
+            return (int)i;
+    return 0;
+}
+
 int dapr__invoke_http_status(int code)
 {
     /* google.golang.org/grpc-gateway's mapping, which Dapr uses */

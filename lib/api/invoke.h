@@ -64,6 +64,12 @@ bool dapr__invoke_header_dropped(const char *name);
  * method (CVE-2026-41491). Returned without the leading '/'; in the pool. */
 char *dapr__invoke_clean_method(dapr__pool_t *pool, const char *method);
 
+/* common.v1 HTTPExtension.Verb numbers ↔ HTTP verbs (1 GET ... 9 PATCH).
+ * The name is NULL for NONE (0) and unknown numbers; the number is 0 for
+ * NULL and unknown names (case-insensitive). */
+const char *dapr__invoke_verb_name(int verb);
+int dapr__invoke_verb_number(const char *name);
+
 /* HTTP status for a gRPC status code, as Dapr maps them. */
 int dapr__invoke_http_status(int grpc_code);
 

@@ -5,9 +5,6 @@
 #include "api/invoke.h"
 #include "dapr/proto/runtime/v1/dapr.pb-c.h"
 
-static const char *const verb_names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE",
-                                         "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
 static int code_for_http(int st)
 {
     switch (st) {
@@ -78,10 +75,7 @@ void dapr__gapi_invoke_service(dapr__gctx_t *g, const ProtobufCMessage *req)
     dapr__invoke_req_t r = {
         .app_id = q->id,
         .method = m->method,
-        .verb = ext && (size_t)ext->verb < sizeof(verb_names) / sizeof(verb_names[0]) &&
-                        ext->verb
-                    ? verb_names[ext->verb]
-                    : NULL,
+        .verb = ext ? dapr__invoke_verb_name(ext->verb) : NULL,
         .query = ext && ext->querystring && *ext->querystring ? ext->querystring : NULL,
         .content_type = m->content_type && *m->content_type ? m->content_type : NULL,
         .headers = hdrs,

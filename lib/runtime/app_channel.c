@@ -42,29 +42,6 @@ typedef struct gcall {
     size_t n_hdrs;
 } gcall_t;
 
-static const struct {
-    const char *name;
-    Dapr__Proto__Common__V1__HTTPExtension__Verb v;
-} verbs[] = {
-    {"GET", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__GET},
-    {"HEAD", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__HEAD},
-    {"POST", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__POST},
-    {"PUT", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__PUT},
-    {"DELETE", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__DELETE},
-    {"CONNECT", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__CONNECT},
-    {"OPTIONS", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__OPTIONS},
-    {"TRACE", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__TRACE},
-    {"PATCH", DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__PATCH},
-};
-
-static Dapr__Proto__Common__V1__HTTPExtension__Verb verb_of(const char *v)
-{
-    for (size_t i = 0; v && i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (!strcasecmp(v, verbs[i].name))
-            return verbs[i].v;
-    return DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__NONE;
-}
-
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out)
 {
     const char *proto = rt->opt.app_protocol ? rt->opt.app_protocol : "http";
@@ -350,7 +327,7 @@ void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
     any.value.len = req->body_len;
     ir.data = &any;
     ir.content_type = (char *)(req->content_type ? req->content_type : "");
-    ext.verb = verb_of(req->verb);
+    ext.verb = (Dapr__Proto__Common__V1__HTTPExtension__Verb)dapr__invoke_verb_number(req->verb);
     ext.querystring = (char *)(req->query ? req->query : "");
     if (ext.verb != DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__NONE || *ext.querystring)
         ir.http_extension = &ext;

@@ -40,17 +40,6 @@ struct dapr__remote {
     bool closing;
 };
 
-static const char *const verb_names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE",
-                                         "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
-static Dapr__Proto__Common__V1__HTTPExtension__Verb verb_of(const char *v)
-{
-    for (size_t i = 1; v && i < sizeof(verb_names) / sizeof(verb_names[0]); i++)
-        if (!strcasecmp(v, verb_names[i]))
-            return (Dapr__Proto__Common__V1__HTTPExtension__Verb)i;
-    return DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__NONE;
-}
-
 /* ---------------------------------------------------------------------
  * Server: CallLocal → the app channel
  * ------------------------------------------------------------------- */
@@ -184,9 +173,7 @@ static void call_local(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
     dapr__invoke_req_t req = {
         .app_id = rt->opt.app_id,
         .method = dapr__invoke_clean_method(&l->pool, m->method ? m->method : ""),
-        .verb = ext && ext->verb > 0 && (size_t)ext->verb < sizeof(verb_names) / sizeof(*verb_names)
-                    ? verb_names[ext->verb]
-                    : NULL,
+        .verb = ext ? dapr__invoke_verb_name(ext->verb) : NULL,
         .query = ext && ext->querystring && *ext->querystring ? ext->querystring : NULL,
         .content_type = m->content_type && *m->content_type ? m->content_type : NULL,
         .headers = h,
@@ -421,7 +408,7 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
     any.value.len = q->body_len;
     m.data = &any;
     m.content_type = (char *)(q->content_type ? q->content_type : "");
-    ext.verb = verb_of(q->verb);
+    ext.verb = (Dapr__Proto__Common__V1__HTTPExtension__Verb)dapr__invoke_verb_number(q->verb);
     ext.querystring = (char *)(q->query ? q->query : "");
     m.http_extension = &ext;
     ir.message = &m;
