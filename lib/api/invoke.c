@@ -27,6 +27,12 @@ bool dapr__invoke_header_dropped(const char *name)
     return false;
 }
 
+bool dapr__invoke_header_passed(const char *name)
+{
+    return !dapr__invoke_header_dropped(name) && strcasecmp(name, "content-type") &&
+           strcasecmp(name, "dapr-caller-app-id") && strcasecmp(name, "dapr-callee-app-id");
+}
+
 static const char *const verb_names[] = {NULL, "GET", "HEAD", "POST", "PUT", "DELETE",
                                          "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 

@@ -70,6 +70,11 @@ char *dapr__invoke_clean_method(dapr__pool_t *pool, const char *method);
 const char *dapr__invoke_verb_name(int verb);
 int dapr__invoke_verb_number(const char *name);
 
+/* Whether a caller's header goes on to the target as is: not dropped (see
+ * above), and not one the invocation sets itself (content-type, which
+ * travels apart, and dapr-caller-app-id / dapr-callee-app-id, stamped). */
+bool dapr__invoke_header_passed(const char *name);
+
 /* HTTP status for a gRPC status code, as Dapr maps them. */
 int dapr__invoke_http_status(int grpc_code);
 

@@ -269,8 +269,7 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
     size_t n = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         const char *k = req->headers[i].key;
-        if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "content-type") ||
-            !strcasecmp(k, "dapr-caller-app-id") || !strcasecmp(k, "dapr-callee-app-id"))
+        if (!dapr__invoke_header_passed(k))
             continue;
         bool overridden = false; /* an endpoint's own headers replace the caller's */
         for (size_t x = 0; x < ch->n_extra && !overridden; x++)
@@ -345,8 +344,7 @@ void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
     size_t n = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         const char *k = req->headers[i].key;
-        if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "content-type") ||
-            !strcasecmp(k, "dapr-caller-app-id") || !strcasecmp(k, "dapr-callee-app-id"))
+        if (!dapr__invoke_header_passed(k))
             continue;
         size_t kl = strlen(k);
         char *lk = dapr__pool_alloc(pool, kl + 1);

@@ -376,8 +376,7 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
         if (i < q->n_headers) {
             k = q->headers[i].key;
             v = q->headers[i].value ? q->headers[i].value : "";
-            if (dapr__invoke_header_dropped(k) || !strcasecmp(k, "dapr-caller-app-id") ||
-                !strcasecmp(k, "dapr-callee-app-id") || !strcasecmp(k, "content-type"))
+            if (!dapr__invoke_header_passed(k))
                 continue;
         } else if (i == q->n_headers) {
             k = "dapr-caller-app-id";
