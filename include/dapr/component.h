@@ -169,6 +169,111 @@ typedef struct dapr_name_resolver_vtable {
  * dapr_register_state_store (type must start with "nameresolution."). */
 DAPR_EXTERN int dapr_register_name_resolver(const dapr_name_resolver_vtable_t *vt);
 
+/* ---------------------------------------------------------------------
+ * Pub/sub brokers ("pubsub.redis", "pubsub.in-memory").
+ *
+ * The component moves opaque bytes: the runtime builds the CloudEvents
+ * envelope (or passes a raw payload) before publish and parses it after
+ * delivery. Retries towards the app, dead-letter topics, routing and bulk
+ * subscribe batching are the runtime's; redelivery of unacknowledged
+ * messages is the broker's own (Redis: pending entries reclaimed after
+ * processingTimeout).
+ * ------------------------------------------------------------------- */
+enum {
+    /* The broker expires messages itself from the "ttlInSeconds" request
+     * metadata; otherwise the runtime writes an "expiration" into the
+     * envelope and drops expired messages on delivery. */
+    DAPR_PUBSUB_FEATURE_MESSAGE_TTL = 1u << 0,
+    /* bulk_publish is native (else the runtime publishes entry by entry). */
+    DAPR_PUBSUB_FEATURE_BULK_PUBLISH = 1u << 1,
+    /* Topic names in subscribe may hold wildcards (broker-specific syntax). */
+    DAPR_PUBSUB_FEATURE_SUBSCRIBE_WILDCARDS = 1u << 2
+};
+
+/* One message, published or delivered. All pointers borrowed for the call
+ * (publish: until publish returns — the component copies what it keeps;
+ * handler: until the handler returns — the runtime copies). */
+typedef struct dapr_pubsub_msg {
+    const char *topic;
+    const uint8_t *data;
+    size_t len;
+    const char *content_type; /* may be NULL */
+    /* Request metadata on publish ("ttlInSeconds", "rawPayload", broker
+     * specific keys); on delivery what the broker kept of it. */
+    const dapr_kv_t *metadata;
+    size_t n_metadata;
+} dapr_pubsub_msg_t;
+
+/* err NULL on success; borrowed. */
+typedef void (*dapr_pubsub_done_cb)(const dapr_error_t *err, void *data);
+
+/* Bulk publish: one entry failed (index into the request's entries) or
+ * all succeeded (n_failed 0). Borrowed. */
+typedef struct dapr_pubsub_bulk_failure {
+    size_t index;
+    dapr_error_t err;
+} dapr_pubsub_bulk_failure_t;
+typedef void (*dapr_pubsub_bulk_cb)(const dapr_pubsub_bulk_failure_t *failed, size_t n_failed,
+                                    void *data);
+
+/* The runtime's answer for one delivery, given exactly once per handler
+ * call: DAPR_OK means the message is done (the app said SUCCESS or DROP, or
+ * it went to the dead-letter topic) and the broker acknowledges it; any
+ * other code leaves it unacknowledged so that the broker redelivers it by
+ * its own rules. The ack may come long after the handler returned, from the
+ * loop thread only. The runtime answers every delivery (DAPR_ECANCELED for
+ * those still with the app) before it calls unsubscribe or close; the
+ * component must not reuse ack_ctx after the ack. */
+typedef void (*dapr_pubsub_ack_fn)(void *ack_ctx, int status);
+/* Called on the loop for each delivered message; may be called again before
+ * earlier deliveries are acked (the component bounds how many are in
+ * flight: Redis "concurrency"/"queueDepth"). */
+typedef void (*dapr_pubsub_handler_fn)(const dapr_pubsub_msg_t *msg, dapr_pubsub_ack_fn ack,
+                                       void *ack_ctx, void *hdata);
+
+typedef struct dapr_pubsub_sub_req {
+    const char *topic;
+    /* Subscription metadata (e.g. "consumerID", "rawPayload"). Borrowed. */
+    const dapr_kv_t *metadata;
+    size_t n_metadata;
+} dapr_pubsub_sub_req_t;
+
+typedef struct dapr_pubsub_vtable {
+    const char *type;    /* "pubsub.redis" */
+    const char *version; /* "v1" */
+    uint32_t features;   /* DAPR_PUBSUB_FEATURE_* */
+    size_t priv_size;
+    const dapr_md_field_t *md_fields;
+    size_t n_md_fields;
+
+    /* Same contract as the state store's init/close. close completes
+     * pending publishes with DAPR_ECLOSED and ends every subscription. */
+    int (*init)(dapr_component_t *c, dapr_component_done_cb done);
+    void (*close)(dapr_component_t *c, dapr_component_done_cb done);
+
+    /* Publish one message; cb once the broker holds it (Redis: XADD
+     * answered). Errors before cb: DAPR_EINVAL, DAPR_ECLOSED, DAPR_ENOMEM. */
+    int (*publish)(dapr_component_t *c, const dapr_pubsub_msg_t *msg, dapr_pubsub_done_cb cb,
+                   void *data);
+    /* Optional (DAPR_PUBSUB_FEATURE_BULK_PUBLISH): all entries share one
+     * topic; cb once with the failed entries. */
+    int (*bulk_publish)(dapr_component_t *c, const dapr_pubsub_msg_t *entries, size_t n,
+                        dapr_pubsub_bulk_cb cb, void *data);
+    /* Start delivering req->topic to handler(hdata). Returns DAPR_OK and
+     * writes a subscription id (> 0) to *sub_id; deliveries start on a
+     * later loop turn. Errors: DAPR_EINVAL, DAPR_ECLOSED, DAPR_ENOMEM. */
+    int (*subscribe)(dapr_component_t *c, const dapr_pubsub_sub_req_t *req,
+                     dapr_pubsub_handler_fn handler, void *hdata, uint64_t *sub_id);
+    /* Stop a subscription: no handler call after it returns. Messages
+     * delivered and not acked with DAPR_OK stay with the broker. Unknown id:
+     * DAPR_ENOTFOUND. */
+    int (*unsubscribe)(dapr_component_t *c, uint64_t sub_id);
+} dapr_pubsub_vtable_t;
+
+/* Register a pub/sub type, process-wide; rules as dapr_register_state_store
+ * (type must start with "pubsub."). */
+DAPR_EXTERN int dapr_register_pubsub(const dapr_pubsub_vtable_t *vt);
+
 #ifdef __cplusplus
 }
 #endif

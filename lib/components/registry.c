@@ -21,6 +21,8 @@ static const dapr_state_store_vtable_t *state_types[MAX_TYPES];
 static size_t n_state_types;
 static const dapr_name_resolver_vtable_t *nr_types[MAX_TYPES];
 static size_t n_nr_types;
+static const dapr_pubsub_vtable_t *ps_types[MAX_TYPES];
+static size_t n_ps_types;
 static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 
 extern const dapr_state_store_vtable_t dapr__state_in_memory_vtable;
@@ -67,6 +69,27 @@ static int register_nameres(const dapr_name_resolver_vtable_t *vt)
     return rc;
 }
 
+static int register_pubsub(const dapr_pubsub_vtable_t *vt)
+{
+    if (!vt || !vt->type || !vt->version || !vt->init || !vt->close || !vt->publish ||
+        !vt->subscribe || !vt->unsubscribe || !dapr__starts_with(vt->type, "pubsub.") ||
+        !vt->type[7])
+        return DAPR_EINVAL;
+    if ((vt->features & DAPR_PUBSUB_FEATURE_BULK_PUBLISH) && !vt->bulk_publish)
+        return DAPR_EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; i < n_ps_types; i++)
+        if (!strcmp(ps_types[i]->type, vt->type) && !strcmp(ps_types[i]->version, vt->version))
+            rc = DAPR_EEXIST;
+    if (!rc && n_ps_types == MAX_TYPES)
+        rc = DAPR_ENOMEM;
+    if (!rc)
+        ps_types[n_ps_types++] = vt;
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
 static void register_builtins(void)
 {
     /* Adding a built-in component: one line here. */
@@ -88,6 +111,12 @@ int dapr_register_name_resolver(const dapr_name_resolver_vtable_t *vt)
 {
     dapr__registry_init();
     return register_nameres(vt);
+}
+
+int dapr_register_pubsub(const dapr_pubsub_vtable_t *vt)
+{
+    dapr__registry_init();
+    return register_pubsub(vt);
 }
 
 const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const char *version)
@@ -118,8 +147,24 @@ const dapr_name_resolver_vtable_t *dapr__registry_nameres(const char *type, cons
     return found;
 }
 
+const dapr_pubsub_vtable_t *dapr__registry_pubsub(const char *type, const char *version)
+{
+    const dapr_pubsub_vtable_t *found = NULL;
+    if (!version || !*version)
+        version = "v1";
+    dapr__registry_init();
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; i < n_ps_types && !found; i++)
+        if (!strcmp(ps_types[i]->type, type) && !strcmp(ps_types[i]->version, version))
+            found = ps_types[i];
+    pthread_mutex_unlock(&reg_lock);
+    return found;
+}
+
 dapr__component_kind_t dapr__registry_kind_of(const char *type)
 {
+    if (dapr__starts_with(type, "pubsub."))
+        return DAPR__KIND_PUBSUB;
     if (dapr__starts_with(type, "state."))
         return DAPR__KIND_STATE;
     if (dapr__starts_with(type, "nameresolution."))
@@ -315,21 +360,31 @@ int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__log
                  type, version);
         return DAPR_EINVAL;
     }
+    const dapr_pubsub_vtable_t *ps_vt = NULL;
     if (kind == DAPR__KIND_STATE)
         vt = dapr__registry_state(type, version);
-    if (!vt) {
+    if (kind == DAPR__KIND_PUBSUB)
+        ps_vt = dapr__registry_pubsub(type, version);
+    if (!vt && !ps_vt) {
         snprintf(err, errlen, "couldn't find component %s/%s", type, version);
         return DAPR_ENOTFOUND;
     }
     dapr_component_t *c = NULL;
-    int rc = instance_alloc(&c, loop, lg, app_id, name, type, version, md, n_md, vt->priv_size);
+    int rc = instance_alloc(&c, loop, lg, app_id, name, type, version, md, n_md,
+                            vt ? vt->priv_size : ps_vt->priv_size);
     if (c) {
         c->kind = kind;
         c->state_vt = vt;
+        c->ps_vt = ps_vt;
     }
     if (rc)
         goto fail;
     char why[256] = "";
+    if (ps_vt) {
+        rc = dapr__md_parse(ps_vt->md_fields, ps_vt->n_md_fields, c->md, c->n_md, c->priv, why,
+                            sizeof(why));
+        goto parsed;
+    }
     rc = parse_prefix(c, ns, why, sizeof(why));
     if (!rc) {
         const char *a = find_md(c->md, c->n_md, "actorStateStore");
@@ -343,6 +398,7 @@ int dapr__component_new(dapr_component_t **out, uv_loop_t *loop, const dapr__log
     if (!rc)
         rc = dapr__md_parse(vt->md_fields, vt->n_md_fields, c->md, c->n_md, c->priv, why,
                             sizeof(why));
+parsed:
     if (rc) {
         snprintf(err, errlen, "component %s (%s/%s): %s", name, type, version,
                  rc == DAPR_ENOMEM ? "out of memory" : why);
@@ -393,6 +449,7 @@ int dapr__nameres_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logge
     if (!rc)
         rc = dapr__md_parse(vt->md_fields, vt->n_md_fields, c->md, c->n_md, c->priv, why,
                             sizeof(why));
+parsed:
     if (rc) {
         snprintf(err, errlen, "name resolver %s/%s: %s", type, version,
                  rc == DAPR_ENOMEM ? "out of memory" : why);
@@ -411,6 +468,8 @@ void dapr__component_free(dapr_component_t *c)
         dapr__md_free(c->state_vt->md_fields, c->state_vt->n_md_fields, c->priv);
     if (c->priv && c->nr_vt)
         dapr__md_free(c->nr_vt->md_fields, c->nr_vt->n_md_fields, c->priv);
+    if (c->priv && c->ps_vt)
+        dapr__md_free(c->ps_vt->md_fields, c->ps_vt->n_md_fields, c->priv);
     for (size_t i = 0; i < c->n_md; i++) {
         dapr__free((char *)c->md[i].key);
         dapr__free((char *)c->md[i].value);

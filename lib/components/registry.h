@@ -12,7 +12,8 @@ typedef enum dapr__component_kind {
     DAPR__KIND_STATE = 1,
     /* "nameresolution.*": chosen by the Configuration resource, created with
      * dapr__nameres_new (dapr__component_new refuses this kind) */
-    DAPR__KIND_NAMERES
+    DAPR__KIND_NAMERES,
+    DAPR__KIND_PUBSUB /* "pubsub.*" */
 } dapr__component_kind_t;
 
 /* Key prefix strategies of state stores (spec §2). */
@@ -28,6 +29,7 @@ struct dapr_component {
     dapr__component_kind_t kind;
     const dapr_state_store_vtable_t *state_vt;  /* DAPR__KIND_STATE, else NULL */
     const dapr_name_resolver_vtable_t *nr_vt;   /* DAPR__KIND_NAMERES, else NULL */
+    const dapr_pubsub_vtable_t *ps_vt;          /* DAPR__KIND_PUBSUB, else NULL */
     char *name;
     char *type;
     char *version;
@@ -56,6 +58,8 @@ void dapr__registry_init(void);
 const dapr_state_store_vtable_t *dapr__registry_state(const char *type, const char *version);
 /* Find a name resolver vtable by type ("nameresolution.mdns") and version. */
 const dapr_name_resolver_vtable_t *dapr__registry_nameres(const char *type, const char *version);
+/* Find a pub/sub vtable by type ("pubsub.redis") and version. */
+const dapr_pubsub_vtable_t *dapr__registry_pubsub(const char *type, const char *version);
 /* Kind of a type string by its prefix ("state." ...); 0 if unknown. */
 dapr__component_kind_t dapr__registry_kind_of(const char *type);
 
