@@ -339,6 +339,145 @@ static void run_with_policy(dapr_runtime_t *rt, dapr__resil_policy_t *pol,
     }
 }
 
+/* ---------------------------------------------------------------------
+ * Streams read whole (targets that need the body in one piece).
+ * ------------------------------------------------------------------- */
+
+typedef struct collect {
+    dapr__istream_t *s;
+    size_t max;
+    dapr__buf_t buf;
+    dapr__istream_collect_cb done;
+    void *ud;
+} collect_t;
+
+static void collect_finish(collect_t *c, int status)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (!status && c->buf.oom)
+        status = DAPR_ENOMEM;
+    if (!status) {
+        if (dapr__buf_append(&c->buf, "", 1)) /* the NUL, not counted */
+            status = DAPR_ENOMEM;
+        else
+            data = (uint8_t *)dapr__buf_steal(&c->buf, &len);
+        if (data)
+            len--;
+    }
+    dapr__buf_free(&c->buf);
+    dapr__istream_collect_cb done = c->done;
+    void *ud = c->ud;
+    dapr__free(c);
+    done(status, status ? NULL : data, status ? 0 : len, ud);
+}
+
+static void collect_data(void *ud, const void *data, size_t len)
+{
+    collect_t *c = ud;
+    if (len > c->max - c->buf.len) {
+        c->s->cancel(c->s);
+        collect_finish(c, DAPR_ETOOBIG);
+        return;
+    }
+    dapr__buf_append(&c->buf, data, len);
+}
+
+static void collect_end(void *ud) { collect_finish(ud, 0); }
+static void collect_error(void *ud, int code) { collect_finish(ud, code ? code : DAPR_EIO); }
+
+static const dapr__istream_sink_t collect_sink = {collect_data, collect_end, collect_error};
+
+int dapr__istream_collect(dapr__istream_t *s, size_t max, dapr__istream_collect_cb done, void *ud)
+{
+    if (s->length > 0 && (uint64_t)s->length > max)
+        return DAPR_ETOOBIG;
+    collect_t *c = dapr__calloc(1, sizeof(*c));
+    if (!c)
+        return DAPR_ENOMEM;
+    *c = (collect_t){.s = s, .max = max, .buf = DAPR__BUF_INIT, .done = done, .ud = ud};
+    if (s->length > 0 && dapr__buf_reserve(&c->buf, (size_t)s->length + 1)) {
+        dapr__free(c);
+        return DAPR_ENOMEM;
+    }
+    s->read(s, &collect_sink, c);
+    return 0;
+}
+
+/* A streamed request body for a target that needs it whole: read it first
+ * (at most --max-body-size), then go on as a buffered call. */
+typedef struct whole {
+    dapr_runtime_t *rt;
+    dapr__pool_t *pool;
+    dapr__invoke_req_t req;
+    dapr__resil_policy_t *pol;
+    target_t t;
+    dapr__invoke_cb cb;
+    void *data;
+    uint8_t *body;
+} whole_t;
+
+static void whole_answer(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *ud)
+{
+    whole_t *w = ud;
+    w->cb(err, r, w->data);
+    dapr__free(w->body);
+    dapr__free(w);
+}
+
+static void whole_read(int status, uint8_t *data, size_t len, void *ud)
+{
+    whole_t *w = ud;
+    if (status) {
+        dapr__apierr_t *e =
+            status == DAPR_ETOOBIG
+                ? dapr__apierr_new(DAPR_ERR_BODY_TOO_LARGE, "request body too large: over "
+                                   "the %lld bytes allowed (--max-body-size)",
+                                   (long long)w->rt->opt.max_body_size)
+                : dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
+                                   "reading the request body: %s", w->req.app_id,
+                                   dapr_strerror(status));
+        whole_answer(e, NULL, w);
+        dapr__apierr_free(e);
+        return;
+    }
+    w->body = data;
+    w->req.body = data;
+    w->req.body_len = len;
+    w->req.body_stream = NULL;
+    if (w->pol)
+        run_with_policy(w->rt, w->pol, &w->req, w->t, whole_answer, w);
+    else
+        dispatch(w->rt, w->pool, &w->req, w->t, whole_answer, w);
+}
+
+static void read_whole(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
+                       dapr__resil_policy_t *pol, target_t t, dapr__invoke_cb cb, void *data)
+{
+    whole_t *w = dapr__calloc(1, sizeof(*w));
+    int rc = DAPR_ENOMEM;
+    if (w) {
+        *w = (whole_t){.rt = rt, .pool = pool, .req = *req, .pol = pol, .t = t, .cb = cb,
+                       .data = data};
+        w->req.stream_resp_ok = false;
+        rc = dapr__istream_collect(req->body_stream, (size_t)rt->opt.max_body_size, whole_read,
+                                   w);
+        if (!rc)
+            return;
+    }
+    req->body_stream->cancel(req->body_stream);
+    dapr__apierr_t *e = rc == DAPR_ETOOBIG
+                            ? dapr__apierr_new(DAPR_ERR_BODY_TOO_LARGE, "request body too "
+                                               "large: over the %lld bytes allowed "
+                                               "(--max-body-size)",
+                                               (long long)rt->opt.max_body_size)
+                            : dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: "
+                                               "%s, err: out of memory", req->app_id);
+    dapr__free(w);
+    cb(e, NULL, data);
+    dapr__apierr_free(e);
+}
+
 void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                   dapr__invoke_cb cb, void *data)
 {
@@ -373,6 +512,16 @@ void dapr__invoke(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__invoke_req
     }
     dapr__resil_policy_t *pol = rt->resil ? dapr__resil_policy_for_app(rt->resil, req->app_id)
                                           : NULL;
+    /* Bodies stream through when the call is made once (retries need the
+     * body again) to an HTTP app, an HTTP endpoint or another sidecar
+     * (CallLocalStream); our own gRPC app takes it in one message. */
+    bool streams = !pol && !(t.self && dapr__appch_grpc_channel(rt->appch));
+    if (!streams)
+        clean.stream_resp_ok = false;
+    if (!streams && clean.body_stream) {
+        read_whole(rt, pool, &clean, pol, t, cb, data);
+        return;
+    }
     if (pol)
         run_with_policy(rt, pol, &clean, t, cb, data);
     else

@@ -20,6 +20,38 @@
 #include "dapr/runtime.h"
 #include "dapr/state.h"
 
+/* A body that passes through piece by piece instead of being held whole
+ * (large HTTP bodies: a 100 MB body goes through in bounded memory).
+ *
+ * The producer (the side that receives the bytes: the HTTP adapter for a
+ * request body, the app channel for a response body) embeds this struct and
+ * fills in length and the four operations; the consumer calls `read` once
+ * with its sink (or `cancel` if it will not read), then may pause/resume.
+ * Sink calls never run inside `read`, `pause` or `resume`. After on_end or
+ * on_error, or after the consumer called `cancel`, no sink call follows and
+ * the consumer must not touch the stream again. */
+typedef struct dapr__istream dapr__istream_t;
+typedef struct dapr__istream_sink {
+    void (*on_data)(void *ud, const void *data, size_t len);
+    void (*on_end)(void *ud);
+    /* DAPR_ETOOBIG, DAPR_ECLOSED, DAPR_EPARSE, DAPR_ETIMEDOUT, DAPR_EIO... */
+    void (*on_error)(void *ud, int code);
+} dapr__istream_sink_t;
+struct dapr__istream {
+    int64_t length; /* bytes to come; -1 unknown */
+    void (*read)(dapr__istream_t *s, const dapr__istream_sink_t *sink, void *ud);
+    void (*pause)(dapr__istream_t *s);
+    void (*resume)(dapr__istream_t *s);
+    void (*cancel)(dapr__istream_t *s);
+};
+
+/* Read a whole stream into one buffer of at most `max` bytes (DAPR_ETOOBIG
+ * beyond). done gets 0 and the bytes (malloc'd, NUL-terminated, the callee
+ * owns them), or an error code and NULL. Never calls done inside the call. */
+typedef void (*dapr__istream_collect_cb)(int status, uint8_t *data, size_t len, void *ud);
+int dapr__istream_collect(dapr__istream_t *s, size_t max, dapr__istream_collect_cb done,
+                          void *ud);
+
 typedef struct dapr__invoke_req {
     const char *app_id;       /* target app id (may carry ".namespace") */
     const char *method;       /* method path, without the leading '/' */
@@ -30,6 +62,13 @@ typedef struct dapr__invoke_req {
     size_t n_headers;
     const uint8_t *body;
     size_t body_len;
+    /* Or the body as a stream (body/body_len unused). The consumer stops
+     * using it before the final event of the call (the callback with an
+     * error, or the end/error of a streamed response). */
+    dapr__istream_t *body_stream;
+    /* The caller takes a streamed response body (dapr__invoke_resp_t
+     * body_stream); else responses always come whole. */
+    bool stream_resp_ok;
 } dapr__invoke_req_t;
 
 typedef struct dapr__invoke_resp {
@@ -45,6 +84,10 @@ typedef struct dapr__invoke_resp {
     size_t n_headers;
     const uint8_t *body;
     size_t body_len;
+    /* Only when the request had stream_resp_ok: the body as a stream
+     * (body/body_len empty). The callback must `read` or `cancel` it before
+     * it returns; the end of that stream is the end of the call. */
+    dapr__istream_t *body_stream;
 } dapr__invoke_resp_t;
 
 typedef void (*dapr__invoke_cb)(const dapr__apierr_t *err, const dapr__invoke_resp_t *resp,

@@ -449,7 +449,6 @@ int dapr__nameres_new(dapr_component_t **out, uv_loop_t *loop, const dapr__logge
     if (!rc)
         rc = dapr__md_parse(vt->md_fields, vt->n_md_fields, c->md, c->n_md, c->priv, why,
                             sizeof(why));
-parsed:
     if (rc) {
         snprintf(err, errlen, "name resolver %s/%s: %s", type, version,
                  rc == DAPR_ENOMEM ? "out of memory" : why);

@@ -15,6 +15,11 @@
  * answers; that answer then only frees. CORS follows the HTTP/1.1 rules
  * (preflights answered here, Access-Control-Allow-Origin added).
  *
+ * Streamed responses (dapr__http_respond_start ...) are gathered here and
+ * sent whole at _end; an abort after the start resets the stream
+ * (RST_STREAM INTERNAL_ERROR), so the client never takes a part for all.
+ * Requests are never streamed (dapr__http_req_read: DAPR_ESTATE).
+ *
  * HTTP/1.1 "Upgrade: h2c" (RFC 7540 3.2): a complete request with nothing
  * pipelined behind it switches the same way; the request becomes stream 1. */
 #include <errno.h>
@@ -28,6 +33,7 @@
 #include "core/log.h"
 #include "dapr/common.h"
 #include "grpc/grpc.h"
+#include "grpc/grpc_int.h"
 #include "http/server_int.h"
 
 typedef struct h2req {
@@ -35,7 +41,16 @@ typedef struct h2req {
     dapr__grpc_call_t *call;
     dapr__http_server_t *s;
     const char *cors_origin; /* Access-Control-Allow-Origin to add, or NULL */
+    /* streamed response, gathered */
+    bool started, bodyless;
+    int status;
+    dapr__http_hdr_t *hdrs; /* in the request pool */
+    size_t n_hdrs;
+    int64_t left; /* -1: unknown */
+    dapr__buf_t body;
 } h2req_t;
+
+static void h2_release(h2req_t *h);
 
 static int method_id(const char *m)
 {
@@ -146,11 +161,97 @@ void dapr__http_h2_respond(dapr__http_req_t *req, int status, const dapr__http_h
         if (pairs != stack)
             dapr__free(pairs);
     }
+    h2_release(h);
+}
+
+/* The handler is done with the request. */
+static void h2_release(h2req_t *h)
+{
     dapr__http_server_t *s = h->s;
     s->inflight--;
-    dapr__pool_destroy(&req->pool);
+    dapr__buf_free(&h->body);
+    dapr__pool_destroy(&h->req.pool);
     dapr__free(h);
     dapr__http_server_check_done(s);
+}
+
+int dapr__http_h2_start(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                        size_t n_hdrs, int64_t content_length)
+{
+    h2req_t *h = req->h2;
+    if (h->started)
+        return DAPR_ESTATE;
+    dapr__http_hdr_t *copy = dapr__pool_alloc(&req->pool, (n_hdrs ? n_hdrs : 1) * sizeof(*copy));
+    if (!copy)
+        return DAPR_ENOMEM;
+    for (size_t i = 0; i < n_hdrs; i++) {
+        copy[i].name = dapr__pool_strdup(&req->pool, hdrs[i].name ? hdrs[i].name : "");
+        copy[i].value = dapr__pool_strdup(&req->pool, hdrs[i].value ? hdrs[i].value : "");
+        if (!copy[i].name || !copy[i].value)
+            return DAPR_ENOMEM;
+    }
+    h->started = true;
+    h->status = status;
+    h->hdrs = copy;
+    h->n_hdrs = n_hdrs;
+    h->left = content_length >= 0 ? content_length : -1;
+    h->bodyless = status < 200 || status == 204 || status == 304 || req->method_id == HTTP_HEAD;
+    return 0;
+}
+
+int dapr__http_h2_write(dapr__http_req_t *req, const void *data, size_t len)
+{
+    h2req_t *h = req->h2;
+    if (!h->started)
+        return DAPR_ESTATE;
+    if (dapr__grpc_call_cancelled(h->call))
+        return DAPR_EIO;
+    if (h->left >= 0 && (uint64_t)len > (uint64_t)h->left)
+        return DAPR_EINVAL;
+    if (h->left >= 0)
+        h->left -= (int64_t)len;
+    if (h->bodyless || !len)
+        return 0;
+    return dapr__buf_append(&h->body, data, len) ? DAPR_EIO : 0;
+}
+
+/* RST_STREAM: what the engine does when it cannot answer (its own
+ * reset_stream); the call counts as finished. */
+static void h2_reset(dapr__grpc_call_t *call)
+{
+    if (!call->finished) {
+        call->finished = true;
+        call->accepting = false;
+        if (call->conn && !call->cancelled && !call->wire_done) {
+            call->wire_done = true;
+            nghttp2_submit_rst_stream(call->conn->io.h2, NGHTTP2_FLAG_NONE, call->stream_id,
+                                      NGHTTP2_INTERNAL_ERROR);
+            dapr__h2io_mark_dirty(&call->conn->io);
+        }
+    }
+    dapr__grpc_call_maybe_free(call);
+}
+
+void dapr__http_h2_abort(dapr__http_req_t *req)
+{
+    h2req_t *h = req->h2;
+    if (!h->started) {
+        static const dapr__http_hdr_t th = {"content-type", "text/plain; charset=utf-8"};
+        dapr__http_h2_respond(req, 502, &th, 1, "bad gateway\n", 12);
+        return;
+    }
+    h2_reset(h->call);
+    h2_release(h);
+}
+
+void dapr__http_h2_end(dapr__http_req_t *req)
+{
+    h2req_t *h = req->h2;
+    if (!h->started || h->body.oom || (!h->bodyless && h->left > 0)) {
+        dapr__http_h2_abort(req);
+        return;
+    }
+    dapr__http_h2_respond(req, h->status, h->hdrs, h->n_hdrs, h->body.data, h->body.len);
 }
 
 static int ensure_engine(dapr__http_server_t *s)

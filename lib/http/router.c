@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/invoke.h"
+#include "core/alloc.h"
 #include "core/strutil.h"
 #include "runtime/runtime_int.h"
 
@@ -259,16 +260,231 @@ static void unimplemented(dapr_runtime_t *rt, dapr__http_req_t *req)
                            dapr_version());
 }
 
+/* ---------------------------------------------------------------------
+ * Streamed invocation bodies: the request body as a dapr__istream_t read
+ * from the server, and a streamed answer written back with backpressure.
+ * Both live in the request's pool (gone once the response ended).
+ * ------------------------------------------------------------------- */
+
+/* Bodies up to this size are read whole before dispatch (cheaper). */
+#define STREAM_MIN (64 * 1024)
+
+typedef struct hbody {
+    dapr__istream_t s;
+    dapr__http_req_t *req;
+    const dapr__istream_sink_t *sink;
+    void *sud;
+    int err; /* how the body failed, if it did */
+} hbody_t;
+
+static void hb_data(dapr__http_req_t *req, const void *data, size_t len, void *ud)
+{
+    hbody_t *b = ud;
+    (void)req;
+    if (b->sink)
+        b->sink->on_data(b->sud, data, len);
+}
+
+static void hb_end(dapr__http_req_t *req, void *ud)
+{
+    hbody_t *b = ud;
+    (void)req;
+    const dapr__istream_sink_t *sink = b->sink;
+    b->sink = NULL;
+    if (sink)
+        sink->on_end(b->sud);
+}
+
+static void hb_error(dapr__http_req_t *req, int code, void *ud)
+{
+    hbody_t *b = ud;
+    (void)req;
+    b->err = code;
+    const dapr__istream_sink_t *sink = b->sink;
+    b->sink = NULL;
+    if (sink)
+        sink->on_error(b->sud, code);
+}
+
+static const dapr__http_body_cbs_t hb_cbs = {hb_data, hb_end, hb_error};
+
+static void hb_read(dapr__istream_t *s, const dapr__istream_sink_t *sink, void *ud)
+{
+    hbody_t *b = (hbody_t *)s;
+    b->sink = sink;
+    b->sud = ud;
+    dapr__http_req_read(b->req, &hb_cbs, b);
+}
+
+static void hb_pause(dapr__istream_t *s) { dapr__http_req_pause(((hbody_t *)s)->req); }
+static void hb_resume(dapr__istream_t *s) { dapr__http_req_resume(((hbody_t *)s)->req); }
+static void hb_cancel(dapr__istream_t *s) { ((hbody_t *)s)->sink = NULL; }
+
+static hbody_t *hbody_new(dapr__http_req_t *req)
+{
+    hbody_t *b = dapr__pool_alloc(&req->pool, sizeof(*b));
+    if (!b)
+        return NULL;
+    const char *cl = dapr__http_req_header(req, "Content-Length");
+    int64_t len = -1;
+    if (cl && dapr__parse_int(cl, &len))
+        len = -1;
+    *b = (hbody_t){.s = {.length = len, .read = hb_read, .pause = hb_pause,
+                         .resume = hb_resume, .cancel = hb_cancel},
+                   .req = req};
+    return b;
+}
+
+bool dapr__http_stream_wanted(const dapr__http_req_t *req, void *ud)
+{
+    (void)ud;
+    const char *cl = dapr__http_req_header(req, "Content-Length");
+    int64_t len;
+    if (cl && !dapr__parse_int(cl, &len) && len <= STREAM_MIN)
+        return false;
+    /* invocation only; another route that gets one reads it whole first */
+    return !strncmp(req->path, "/v1.0/invoke/", 13) || dapr__http_req_header(req, "dapr-app-id");
+}
+
+/* A streamed request that reached a handler needing the body whole. */
+typedef struct whole {
+    dapr_runtime_t *rt;
+    dapr__http_req_t *req;
+    handler_fn fn;
+} whole_t;
+
+static void whole_read(int status, uint8_t *data, size_t len, void *ud)
+{
+    whole_t *w = ud;
+    dapr__http_req_t *req = w->req;
+    if (status) {
+        dapr__free(data);
+        if (status == DAPR_ETOOBIG)
+            dapr__http_send_errorf(req, DAPR_ERR_BODY_TOO_LARGE, "request body too large");
+        else
+            dapr__http_respond(req, 400, NULL, 0, "bad request body\n", 17);
+        return;
+    }
+    uint8_t *copy = dapr__pool_alloc(&req->pool, len + 1);
+    if (!copy) {
+        dapr__free(data);
+        dapr__http_send_error(req, NULL);
+        return;
+    }
+    memcpy(copy, data, len + 1);
+    dapr__free(data);
+    req->body = copy;
+    req->body_len = len;
+    req->streamed = false;
+    w->fn(w->rt, req);
+}
+
+static void call_whole(dapr_runtime_t *rt, dapr__http_req_t *req, handler_fn fn)
+{
+    hbody_t *b = hbody_new(req);
+    whole_t *w = dapr__pool_alloc(&req->pool, sizeof(*w));
+    if (!b || !w) {
+        dapr__http_send_error(req, NULL);
+        return;
+    }
+    *w = (whole_t){rt, req, fn};
+    int rc = dapr__istream_collect(&b->s, (size_t)rt->opt.max_body_size, whole_read, w);
+    if (rc == DAPR_ETOOBIG)
+        dapr__http_send_errorf(req, DAPR_ERR_BODY_TOO_LARGE, "request body too large");
+    else if (rc)
+        dapr__http_send_error(req, NULL);
+}
+
+typedef struct hout {
+    dapr__http_req_t *req;
+    dapr__istream_t *src;
+    dapr__buf_t held;
+    bool paused, ended;
+} hout_t;
+
+static void ho_abort(hout_t *o)
+{
+    dapr__buf_free(&o->held);
+    dapr__http_respond_abort(o->req);
+}
+
+static void ho_data(void *ud, const void *data, size_t len)
+{
+    hout_t *o = ud;
+    if (o->held.len) {
+        dapr__buf_append(&o->held, data, len);
+        return;
+    }
+    int rc = dapr__http_respond_write(o->req, data, len);
+    if (rc == DAPR_EAGAIN) {
+        dapr__buf_append(&o->held, data, len);
+        if (!o->paused) {
+            o->paused = true;
+            o->src->pause(o->src);
+        }
+    } else if (rc) {
+        o->src->cancel(o->src);
+        ho_abort(o);
+    }
+}
+
+static void ho_end(void *ud)
+{
+    hout_t *o = ud;
+    if (o->held.len) {
+        o->ended = true; /* finished from ho_writable */
+        return;
+    }
+    dapr__buf_free(&o->held);
+    dapr__http_respond_end(o->req);
+}
+
+static void ho_error(void *ud, int code)
+{
+    (void)code;
+    ho_abort(ud);
+}
+
+static const dapr__istream_sink_t ho_sink = {ho_data, ho_end, ho_error};
+
+static void ho_writable(dapr__http_req_t *req, void *ud)
+{
+    hout_t *o = ud;
+    if (o->held.len) {
+        int rc = dapr__http_respond_write(req, o->held.data, o->held.len);
+        if (rc == DAPR_EAGAIN)
+            return;
+        dapr__buf_reset(&o->held);
+        if (rc) {
+            if (!o->ended)
+                o->src->cancel(o->src);
+            ho_abort(o);
+            return;
+        }
+    }
+    if (o->ended) {
+        dapr__buf_free(&o->held);
+        dapr__http_respond_end(req);
+    } else if (o->paused) {
+        o->paused = false;
+        o->src->resume(o->src);
+    }
+}
+
 /* The app's answer, passed through: status, content type, headers, body. */
 static void invoke_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
 {
     dapr__http_req_t *req = data;
     if (err) {
+        if (r && r->body_stream)
+            r->body_stream->cancel(r->body_stream);
         dapr__http_send_error(req, err);
         return;
     }
     dapr__http_hdr_t *h = dapr__pool_alloc(&req->pool, (r->n_headers + 1) * sizeof(*h));
     if (!h) {
+        if (r->body_stream)
+            r->body_stream->cancel(r->body_stream);
         dapr__http_send_error(req, NULL);
         return;
     }
@@ -291,6 +507,19 @@ static void invoke_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r,
         dapr__buf_puts(&b, ",\"details\":[]}");
         h[0] = (dapr__http_hdr_t){"Content-Type", "application/json"};
         dapr__http_respond_buf(req, r->http_status, h, 1, &b);
+        return;
+    }
+    if (r->body_stream) {
+        hout_t *o = dapr__pool_alloc(&req->pool, sizeof(*o));
+        if (o)
+            *o = (hout_t){.req = req, .src = r->body_stream, .held = DAPR__BUF_INIT};
+        if (!o || dapr__http_respond_start(req, r->http_status, h, n, r->body_stream->length,
+                                           ho_writable, o)) {
+            r->body_stream->cancel(r->body_stream);
+            dapr__http_send_error(req, NULL);
+            return;
+        }
+        r->body_stream->read(r->body_stream, &ho_sink, o);
         return;
     }
     dapr__http_respond(req, r->http_status, h, n, r->body, r->body_len);
@@ -316,7 +545,16 @@ static void invoke_to(dapr_runtime_t *rt, dapr__http_req_t *req, const char *app
         .n_headers = req->n_headers,
         .body = req->body,
         .body_len = req->body_len,
+        .stream_resp_ok = true,
     };
+    if (req->streamed) {
+        hbody_t *b = hbody_new(req);
+        if (!b) {
+            dapr__http_send_error(req, NULL);
+            return;
+        }
+        r.body_stream = &b->s;
+    }
     dapr__invoke(rt, &req->pool, &r, invoke_done, req);
 }
 
@@ -455,7 +693,10 @@ void dapr__http_dispatch(dapr__http_req_t *req, void *ud)
         }
         if (m) {
             req->route = &routes[i];
-            routes[i].fn(rt, req);
+            if (req->streamed && routes[i].fn != invoke_route)
+                call_whole(rt, req, routes[i].fn);
+            else
+                routes[i].fn(rt, req);
             return;
         }
     }

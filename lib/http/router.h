@@ -11,6 +11,9 @@ struct dapr_runtime;
 
 /* The server's on_request callback; ud is the dapr_runtime_t. */
 void dapr__http_dispatch(dapr__http_req_t *req, void *ud);
+/* The server's stream_body predicate: service invocation bodies larger than
+ * 64 KiB (or of unknown length) pass through without being held whole. */
+bool dapr__http_stream_wanted(const dapr__http_req_t *req, void *ud);
 
 /* --- helpers for adapters -------------------------------------------- */
 
@@ -34,6 +37,8 @@ void dapr__http_state_delete(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_state_bulk(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_state_transaction(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_state_query(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_publish(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_publish_bulk(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_metadata_get(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_metadata_put(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_healthz(struct dapr_runtime *rt, dapr__http_req_t *req);

@@ -68,6 +68,7 @@ int dapr__http_server_create(dapr__http_server_t **out, const dapr__http_server_
     s->idle_to = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 120000;
     s->body_to = cfg->body_timeout_ms ? cfg->body_timeout_ms : 30000;
     s->on_request = cfg->on_request;
+    s->stream_body = cfg->stream_body;
     s->ud = cfg->ud;
     s->rbuf = dapr__malloc(DAPR__HTTP_RBUF_SIZE);
     if (!s->rbuf || parse_origins(s, cfg->allowed_origins)) {
@@ -85,6 +86,7 @@ void dapr__http_server_check_done(dapr__http_server_t *s)
     if (!s->shutting || s->done_fired || s->kick_pending || s->n_listeners || s->n_net_conns ||
         s->reject_busy || s->h2_open)
         return;
+    dapr__http_defer_close(s); /* nothing left to defer work for */
     s->done_fired = true;
     if (s->done)
         s->done(s->done_ud);
@@ -168,6 +170,8 @@ void dapr__http_server_free(dapr__http_server_t *s)
      * answered), orphan what remains: it frees itself without the server. */
     for (dapr__http_conn_t *c = s->conns; c; c = c->next) {
         c->s = NULL;
+        c->kicked = false; /* the list goes with the server */
+        c->kick_next = NULL;
         if (!c->detached)
             dapr__http_conn_close(c);
     }
@@ -175,8 +179,81 @@ void dapr__http_server_free(dapr__http_server_t *s)
         l->s = NULL;
         close_listener(l);
     }
+    s->deferred = NULL;
+    dapr__http_defer_close(s);
     dapr__http_h2c_free(s);
     server_release(s);
+}
+
+/* ---------------------------------------------------------------------
+ * Deferred work: what must not run inside the caller's call (streamed
+ * bodies: held bytes after dapr__http_req_read, resume, body errors of a
+ * closed connection, on_writable, a held response head) runs from an idle
+ * handle. Each connection is on the list at most once.
+ * ------------------------------------------------------------------- */
+
+/* Per idle callback: what a handler re-arms goes to the next turn. */
+#define DEFER_BATCH 64
+
+static void free_handle(uv_handle_t *h) { dapr__free(h); }
+
+static void on_defer(uv_idle_t *h)
+{
+    dapr__http_server_t *s = h->data;
+    for (int i = 0; i < DEFER_BATCH && s->deferred; i++) {
+        dapr__http_conn_t *c = s->deferred;
+        s->deferred = c->kick_next;
+        c->kick_next = NULL;
+        c->kicked = false;
+        dapr__http_conn_service(c);
+    }
+    if (!s->deferred && s->defer)
+        uv_idle_stop(s->defer);
+}
+
+void dapr__http_conn_defer(dapr__http_conn_t *c)
+{
+    dapr__http_server_t *s = c->s;
+    if (c->kicked || !s)
+        return;
+    if (c->detached) {
+        c->kicked = true; /* the next feed runs it */
+        return;
+    }
+    if (!s->defer) {
+        uv_idle_t *h = dapr__malloc(sizeof(*h));
+        if (!h)
+            return; /* the next read or write event moves things on */
+        uv_idle_init(s->loop, h);
+        h->data = s;
+        s->defer = h;
+    }
+    if (!s->deferred)
+        uv_idle_start(s->defer, on_defer);
+    c->kicked = true;
+    c->kick_next = s->deferred;
+    s->deferred = c;
+}
+
+/* A connection being freed leaves the list. */
+void dapr__http_defer_drop(dapr__http_server_t *s, dapr__http_conn_t *c)
+{
+    if (!c->kicked || c->detached)
+        return;
+    dapr__http_conn_t **pp = &s->deferred;
+    while (*pp && *pp != c)
+        pp = &(*pp)->kick_next;
+    if (*pp)
+        *pp = c->kick_next;
+    c->kicked = false;
+}
+
+void dapr__http_defer_close(dapr__http_server_t *s)
+{
+    if (!s->defer)
+        return;
+    uv_close((uv_handle_t *)s->defer, free_handle);
+    s->defer = NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -320,7 +397,14 @@ dapr__http_conn_t *dapr__http_conn_detached(dapr__http_server_t *s, dapr__http_w
 
 int dapr__http_conn_feed(dapr__http_conn_t *c, const void *data, size_t len)
 {
-    if (!c || c->closed || c->owner_gone || !c->s || c->state == DAPR__HC_CLOSING)
+    if (!c || c->owner_gone || !c->s)
+        return -1;
+    if (c->kicked) {
+        /* the deferred work of a detached connection: this is its loop */
+        c->kicked = false;
+        dapr__http_conn_service(c);
+    }
+    if (c->closed || c->state == DAPR__HC_CLOSING)
         return -1;
     if (len)
         dapr__http_conn_input(c, data, len);
@@ -333,9 +417,23 @@ void dapr__http_conn_detached_free(dapr__http_conn_t *c)
 {
     if (!c)
         return;
+    bool streaming = c->state == DAPR__HC_STREAM && c->in_app;
     c->owner_gone = true;
     c->closed = true;
     c->dead = c->in_app;
     c->wfn = NULL;
+    c->kicked = false;
+    if (streaming) {
+        /* the client went away mid-body; the owner's call is our loop */
+        c->state = DAPR__HC_CLOSING;
+        c->busy++;
+        dapr__http_stream_fail(c, DAPR_ECLOSED);
+        if (c->rs_want) {
+            c->rs_want = false;
+            if (c->in_app && c->rs_writable)
+                c->rs_writable(&c->req, c->rs_ud);
+        }
+        c->busy--;
+    }
     dapr__http_conn_maybe_free(c);
 }

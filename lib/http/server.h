@@ -48,8 +48,9 @@ typedef struct dapr__http_req {
     const char *query;       /* raw query after '?', "" if none */
     dapr__http_hdr_t *headers;
     size_t n_headers;
-    const uint8_t *body;     /* NUL-terminated (not counted in body_len) */
-    size_t body_len;
+    const uint8_t *body;     /* NUL-terminated (not counted in body_len); "" when streamed */
+    size_t body_len;         /* 0 when streamed */
+    bool streamed;           /* the body comes through dapr__http_req_read */
     int http_major, http_minor;
     bool keep_alive;
     char remote_ip[64];
@@ -65,6 +66,8 @@ typedef struct dapr__http_req {
 } dapr__http_req_t;
 
 typedef void (*dapr__http_request_cb)(dapr__http_req_t *req, void *ud);
+/* Whether this request's body is to be streamed (see "Streamed bodies"). */
+typedef bool (*dapr__http_stream_pred)(const dapr__http_req_t *req, void *ud);
 
 typedef struct dapr__http_server_config {
     uv_loop_t *loop;
@@ -76,6 +79,11 @@ typedef struct dapr__http_server_config {
     uint64_t body_timeout_ms;   /* default 30000 */
     const char *allowed_origins; /* NULL or "" = CORS off; copied */
     dapr__http_request_cb on_request;
+    /* Optional. Asked once the head of an HTTP/1.1 request that has a body
+     * is read (req has method, url, path, query, headers; no route yet):
+     * true hands the request to on_request at once with req->streamed set
+     * and no body; the body is then read with dapr__http_req_read. */
+    dapr__http_stream_pred stream_body;
     void *ud;
 } dapr__http_server_config_t;
 
@@ -110,6 +118,85 @@ void dapr__http_respond(dapr__http_req_t *req, int status, const dapr__http_hdr_
 void dapr__http_respond_buf(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
                             size_t n_hdrs, dapr__buf_t *body);
 
+/* --- Streamed bodies ---------------------------------------------------
+ *
+ * Request side (req->streamed): the body is not buffered; after on_request
+ * the handler calls dapr__http_req_read once and gets the body piece by
+ * piece. max_body_bytes still applies (counted as it arrives); the body
+ * timeout does not run while the handler has paused reading.
+ *
+ * Response side (any request, streamed or not, HTTP/1.1 or h2c):
+ * dapr__http_respond_start, then _write 0..n times, then _end (or _abort).
+ * These replace dapr__http_respond for that request. The response may start
+ * and even end before the request body is complete (full duplex); a request
+ * body still unread when the response ends is not drained: the connection
+ * closes after the response. Over h2c (whose requests arrive whole) the
+ * transport may gather the streamed response and send it at _end.
+ *
+ * Callbacks never run inside the call that registers or triggers them
+ * (dapr__http_req_read delivers what already arrived from the loop).
+ *
+ * Implementation notes: until dapr__http_req_read, and while paused, the
+ * socket is read into a bounded buffer (64 KiB), then not at all; the body
+ * timeout runs only while the handler reads. Pipelined requests wait until
+ * the body is complete and the response ended. A response started while
+ * the body is still arriving says Connection: close. _abort before the
+ * start after DAPR_ETOOBIG answers 413 (else 502). on_writable and a
+ * DAPR_ECLOSED for a connection closed under a reading handler come from the
+ * loop (an idle handle). A detached connection (below) has no loop: its
+ * deferred work runs at the start of the next dapr__http_conn_feed, which
+ * may be called with len 0 for just that; its writes never say EAGAIN. */
+typedef struct dapr__http_body_cbs {
+    /* A piece of the request body (chunk framing removed); data lives
+     * during the call. The handler may pause here. */
+    void (*on_data)(dapr__http_req_t *req, const void *data, size_t len, void *ud);
+    /* The body is complete (trailers are dropped). */
+    void (*on_end)(dapr__http_req_t *req, void *ud);
+    /* The body will not complete: DAPR_ETOOBIG (over max_body_bytes),
+     * DAPR_EPARSE (bad chunking), DAPR_ETIMEDOUT (no progress within
+     * body_timeout_ms while reading), DAPR_ECLOSED (the client went away).
+     * The request must still be answered or aborted; an answer to a
+     * connection that is gone only frees it. For DAPR_ETOOBIG a plain
+     * dapr__http_respond with 413 is what the client should see. */
+    void (*on_error)(dapr__http_req_t *req, int code, void *ud);
+} dapr__http_body_cbs_t;
+
+/* Start receiving a streamed request's body (req->streamed only; once).
+ * cbs copied. Errors: DAPR_ESTATE (not streamed, or already reading). */
+int dapr__http_req_read(dapr__http_req_t *req, const dapr__http_body_cbs_t *cbs, void *ud);
+/* Stop / go on reading the request body from the socket (backpressure).
+ * Resume delivers held bytes from the loop, not inside the call. */
+void dapr__http_req_pause(dapr__http_req_t *req);
+void dapr__http_req_resume(dapr__http_req_t *req);
+
+/* Called when a response whose _write returned DAPR_EAGAIN may be written
+ * to again (the queue fell below its low-water mark). */
+typedef void (*dapr__http_writable_cb)(dapr__http_req_t *req, void *ud);
+
+/* Send the status line and headers. content_length >= 0: exactly that many
+ * body bytes will be written; -1: unknown (chunked, or close-delimited for
+ * an HTTP/1.0 client). The framing headers of hdrs are dropped as in
+ * dapr__http_respond. on_writable (may be NULL) as above. Returns 0,
+ * DAPR_ESTATE (already answered or started), DAPR_ENOMEM. */
+int dapr__http_respond_start(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                             size_t n_hdrs, int64_t content_length,
+                             dapr__http_writable_cb on_writable, void *ud);
+/* Queue body bytes (copied, or written at once). Returns 0; DAPR_EAGAIN when
+ * the queue is at or above its high-water mark (256 KiB): nothing was
+ * taken, wait for on_writable; DAPR_EINVAL past content_length; DAPR_EIO
+ * when the client is gone (still call _end or _abort to free the request);
+ * DAPR_ESTATE when not started. len 0 is a no-op. */
+int dapr__http_respond_write(dapr__http_req_t *req, const void *data, size_t len);
+/* Complete the response (chunked: the last-chunk). Short of content_length
+ * it is treated as _abort. After this req must not be touched. */
+void dapr__http_respond_end(dapr__http_req_t *req);
+/* The body cannot be completed (the upstream failed mid-body): the
+ * connection is closed without completing it, so the client sees a
+ * truncated response, never a short one that looks whole. If the response
+ * has not started this is dapr__http_respond with 502 and a plain text
+ * body. After this req must not be touched. */
+void dapr__http_respond_abort(dapr__http_req_t *req);
+
 /* Reason phrase for a status code ("Not Found"); "Unknown" if none. */
 const char *dapr__http_status_text(int status);
 
@@ -120,7 +207,8 @@ const char *dapr__http_status_text(int status);
 typedef void (*dapr__http_write_fn)(void *ud, const void *data, size_t len);
 dapr__http_conn_t *dapr__http_conn_detached(dapr__http_server_t *s, dapr__http_write_fn fn,
                                             void *ud);
-/* Feed bytes; returns 0, or -1 once the connection has decided to close. */
+/* Feed bytes (len 0: only run deferred work); returns 0, or -1 once the
+ * connection has decided to close. */
 int dapr__http_conn_feed(dapr__http_conn_t *c, const void *data, size_t len);
 void dapr__http_conn_detached_free(dapr__http_conn_t *c);
 

@@ -25,8 +25,9 @@
 /* A spare write request keeps its head buffer up to this size. */
 #define WSPARE_MAX_CAP (32 * 1024)
 
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
-static void update_reading(dapr__http_conn_t *c);
+#define update_reading dapr__http_conn_update_reading
 
 /* ---------------------------------------------------------------------
  * Creation
@@ -102,6 +103,7 @@ static void conn_release(dapr__http_conn_t *c)
             c->next->prev = c->prev;
         if (!c->detached)
             s->n_net_conns--;
+        dapr__http_defer_drop(s, c);
     }
     dapr__pool_destroy(&c->req.pool);
     dapr__buf_free(&c->head);
@@ -119,7 +121,7 @@ static void conn_release(dapr__http_conn_t *c)
 
 void dapr__http_conn_maybe_free(dapr__http_conn_t *c)
 {
-    if (c->in_app || c->writes_pending)
+    if (c->in_app || c->writes_pending || c->busy)
         return;
     if (c->detached ? c->owner_gone : (c->closed && !c->closes_pending))
         conn_release(c);
@@ -131,7 +133,12 @@ void dapr__http_conn_close(dapr__http_conn_t *c)
         return;
     c->closed = true;
     c->dead = c->in_app;
+    /* a handler reading the body or waiting to write hears of it (later) */
+    if (c->state == DAPR__HC_STREAM && c->in_app && !c->sb_err)
+        c->sb_err = DAPR_ECLOSED;
     c->state = DAPR__HC_CLOSING;
+    if (c->in_app && ((c->sb_err && !c->sb_notified) || c->rs_want))
+        dapr__http_conn_defer(c);
     if (c->detached)
         return;
     c->reading = false;
@@ -253,6 +260,11 @@ static void on_timeout(dapr__http_conn_t *c)
     case DAPR__HC_BODY:
         dapr__http_conn_close(c);
         break;
+    case DAPR__HC_STREAM:
+        /* the deadline runs only while the handler reads */
+        if (c->in_app && c->sb_reading && !c->sb_paused && !c->sb_err)
+            dapr__http_stream_fail(c, DAPR_ETIMEDOUT);
+        break;
     }
 }
 
@@ -277,11 +289,7 @@ static void on_timer(uv_timer_t *t)
 
 bool dapr__http_conn_pending_input(const dapr__http_conn_t *c) { return c->pend.len > c->pend_off; }
 
-static bool can_parse(const dapr__http_conn_t *c)
-{
-    return !c->closed && !c->wblocked && c->state != DAPR__HC_APP &&
-           c->state != DAPR__HC_CLOSING;
-}
+#define can_parse dapr__http_conn_parsable
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -290,13 +298,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = DAPR__HTTP_RBUF_SIZE;
 }
 
-static void update_reading(dapr__http_conn_t *c)
+void dapr__http_conn_update_reading(dapr__http_conn_t *c)
 {
     if (c->detached || c->closed)
         return;
+    /* a streamed body: not while its handler paused or after it failed */
     bool want = !c->peer_eof && c->s &&
                 (c->state == DAPR__HC_CLOSING ||
-                 (!c->wblocked && c->pend.len - c->pend_off < PEND_MAX));
+                 (!c->wblocked && c->pend.len - c->pend_off < PEND_MAX &&
+                  (c->state != DAPR__HC_STREAM || (!c->sb_paused && !c->sb_err))));
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) {
             dapr__http_conn_close(c);
@@ -329,6 +339,7 @@ static void at_eof(dapr__http_conn_t *c)
         break;
     case DAPR__HC_HEAD:
     case DAPR__HC_BODY:
+    case DAPR__HC_STREAM: /* (the handler hears DAPR_ECLOSED) */
         dapr__http_conn_close(c); /* half a request: nobody to answer */
         break;
     case DAPR__HC_APP:
@@ -468,6 +479,32 @@ static void after_write(dapr__http_conn_t *c, int status)
         c->wblocked = false;
         dapr__http_conn_resume(c);
     }
+    if (c->rs_want && !c->closed && dapr__http_conn_queued(c) < DAPR__HTTP_RS_LOW)
+        dapr__http_conn_defer(c);
+}
+
+size_t dapr__http_conn_queued(const dapr__http_conn_t *c)
+{
+    if (c->detached || c->closed)
+        return 0;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+/* ---------------------------------------------------------------------
+ * Deferred work (streamed bodies and responses)
+ * ------------------------------------------------------------------- */
+
+void dapr__http_conn_service(dapr__http_conn_t *c)
+{
+    c->busy++;
+    if (c->in_app)
+        dapr__http_respond_service(c); /* held head, on_writable */
+    if (c->in_app && c->sb_err && !c->sb_notified)
+        dapr__http_stream_notify(c);
+    else if (!c->closed && c->s)
+        dapr__http_conn_resume(c); /* held body bytes, or the next request */
+    c->busy--;
+    dapr__http_conn_maybe_free(c);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -513,6 +550,7 @@ void dapr__http_conn_send(dapr__http_conn_t *c, dapr__http_wreq_t *w, uv_buf_t *
         dapr__http_wreq_put(c, w);
         return;
     }
+
     /* Most responses leave in this one writev, with nothing to keep. */
     int r = uv_try_write(st, iov, n);
     if (r < 0 && r != UV_EAGAIN) {

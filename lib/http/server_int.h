@@ -20,17 +20,21 @@
 #define DAPR__HTTP_LOG_SCOPE "dapr.runtime.http"
 /* The shared read buffer of a server. */
 #define DAPR__HTTP_RBUF_SIZE (64 * 1024)
+/* Streamed responses: on_writable once fewer bytes than this are queued. */
+#define DAPR__HTTP_RS_LOW (64 * 1024)
 
 typedef enum {
     DAPR__HC_IDLE,    /* between requests: waiting for the first byte of a head */
     DAPR__HC_HEAD,    /* reading the request line and headers */
     DAPR__HC_BODY,    /* reading the body */
     DAPR__HC_APP,     /* request handed to on_request, not answered yet */
+    DAPR__HC_STREAM,  /* a streamed request is with the application, its body
+                       * still arriving (read only while the handler reads) */
     DAPR__HC_CLOSING, /* no more requests: flush, shut down, linger, close */
 } dapr__http_conn_state_t;
 
 /* What the last llhttp pause was for. */
-enum { DAPR__HEV_NONE, DAPR__HEV_HEADERS, DAPR__HEV_MESSAGE };
+enum { DAPR__HEV_NONE, DAPR__HEV_HEADERS, DAPR__HEV_MESSAGE, DAPR__HEV_BODY };
 
 /* One queued response (or 100 Continue). Connections keep one spare so a
  * keep-alive connection does not allocate per request. */
@@ -96,6 +100,31 @@ struct dapr__http_conn {
     int cors;
     const char *cors_origin;
 
+    /* Streamed request body (req.streamed; reset per request only when
+     * used). The piece is the on_body span waiting to go to on_data. */
+    bool sb_reading;  /* dapr__http_req_read was called */
+    bool sb_paused;
+    bool sb_notified; /* on_end or on_error delivered (or the body is complete) */
+    int sb_err;       /* why the body will not complete (DAPR_E*), 0 while fine */
+    const char *piece;
+    size_t piece_len;
+    dapr__http_body_cbs_t sb_cbs;
+    void *sb_ud;
+
+    /* Streamed response (dapr__http_respond_start .. _end) */
+    bool rs_on;       /* started */
+    bool rs_gone;     /* started on a connection already gone: writes fail */
+    bool rs_chunked, rs_bodyless, rs_close, rs_any, rs_want;
+    int64_t rs_left;  /* body bytes still owed, -1 when unknown */
+    dapr__http_wreq_t *rs_head; /* head built, not sent yet (joins the first write) */
+    dapr__http_writable_cb rs_writable;
+    void *rs_ud;
+
+    /* deferred work (dapr__http_conn_defer) */
+    bool kicked;
+    unsigned busy; /* inside a callback of ours: not freed before it returns */
+    dapr__http_conn_t *kick_next;
+
     /* timer: a lazily re-armed deadline (0 = none) */
     uint64_t deadline, timer_due;
     bool timer_armed;
@@ -122,7 +151,13 @@ struct dapr__http_server {
     size_t max_body, max_header;
     uint64_t header_to, idle_to, body_to;
     dapr__http_request_cb on_request;
+    dapr__http_stream_pred stream_body;
     void *ud;
+
+    /* connections with deferred work, run from an idle handle (created on
+     * first use, freed in its close callback) */
+    uv_idle_t *defer;
+    dapr__http_conn_t *deferred;
 
     /* CORS: off, any origin, or a list */
     bool cors_on, cors_any;
@@ -177,11 +212,42 @@ void dapr__http_conn_close(dapr__http_conn_t *c);
 void dapr__http_conn_resume(dapr__http_conn_t *c);
 void dapr__http_conn_maybe_free(dapr__http_conn_t *c);
 bool dapr__http_conn_pending_input(const dapr__http_conn_t *c);
+void dapr__http_conn_update_reading(dapr__http_conn_t *c);
+/* Run dapr__http_conn_service(c) from the loop (for a detached connection:
+ * at the start of the next feed). */
+void dapr__http_conn_defer(dapr__http_conn_t *c);
+void dapr__http_conn_service(dapr__http_conn_t *c);
+void dapr__http_defer_drop(dapr__http_server_t *s, dapr__http_conn_t *c);
+void dapr__http_defer_close(dapr__http_server_t *s);
+/* Bytes queued in the connection's uv writes. */
+size_t dapr__http_conn_queued(const dapr__http_conn_t *c);
+
+/* Whether input may be parsed now. A streamed body is parsed only while its
+ * handler reads it (called read, not paused, no error). */
+static inline bool dapr__http_conn_parsable(const dapr__http_conn_t *c)
+{
+    if (c->closed || c->wblocked)
+        return false;
+    switch (c->state) {
+    case DAPR__HC_APP:
+    case DAPR__HC_CLOSING:
+        return false;
+    case DAPR__HC_STREAM:
+        return c->in_app && c->sb_reading && !c->sb_paused && !c->sb_err;
+    default:
+        return true;
+    }
+}
 
 /* server_parse.c */
 extern const llhttp_settings_t dapr__http_parser_settings;
 size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len);
 void dapr__http_conn_reset_request(dapr__http_conn_t *c);
+/* The streamed body will not complete (DAPR_E*): stop reading it and tell
+ * the handler (now if it reads, else once it does). */
+void dapr__http_stream_fail(dapr__http_conn_t *c, int code);
+/* Deliver a pending body error to a reading handler. */
+void dapr__http_stream_notify(dapr__http_conn_t *c);
 bool dapr__http_cors_allowed(const dapr__http_server_t *s, const char *origin);
 /* A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)?
  * If so, the headers of its 204 answer go into h and their count into *n. */
@@ -198,10 +264,18 @@ void dapr__http_h2_respond(dapr__http_req_t *req, int status, const dapr__http_h
                            size_t n_hdrs, const void *body, size_t body_len);
 void dapr__http_h2c_shutdown(dapr__http_server_t *s);
 void dapr__http_h2c_free(dapr__http_server_t *s);
+/* Streamed responses over h2c: gathered, sent at _end. */
+int dapr__http_h2_start(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                        size_t n_hdrs, int64_t content_length);
+int dapr__http_h2_write(dapr__http_req_t *req, const void *data, size_t len);
+void dapr__http_h2_end(dapr__http_req_t *req);
+void dapr__http_h2_abort(dapr__http_req_t *req);
 
 /* server_respond.c */
 void dapr__http_conn_error(dapr__http_conn_t *c, int status, const char *text);
 void dapr__http_reply(dapr__http_conn_t *c, int status, const dapr__http_hdr_t *hdrs,
                       size_t n_hdrs, const void *body, size_t body_len, char *owned);
+/* Deferred response work: send a held head, tell a waiting writer. */
+void dapr__http_respond_service(dapr__http_conn_t *c);
 
 #endif

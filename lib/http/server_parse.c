@@ -6,7 +6,15 @@
  * message is complete (to hand it to the application; parsing of pipelined
  * input resumes once the response is queued). Data callbacks arrive in
  * pieces and are accumulated in conn->head (url, names, values) and
- * conn->body; the request is built in its pool when the head is complete. */
+ * conn->body; the request is built in its pool when the head is complete.
+ *
+ * Streamed bodies (config.stream_body): the request goes to the application
+ * at the end of the head (state STREAM) and its body is parsed only while
+ * the handler reads: each on_body span pauses llhttp and goes to on_data
+ * from the parse loop, outside llhttp; input not parsed waits in
+ * conn->pend (bounded, reading stops). The last span of a Content-Length
+ * body goes with message-complete, so that a handler answering inside that
+ * on_data finds the body complete and the connection kept alive. */
 #include "server_int.h"
 
 #include <string.h>
@@ -195,11 +203,27 @@ static int on_chunk_header(llhttp_t *p)
     return 0;
 }
 
+static int on_body_streamed(llhttp_t *p, dapr__http_conn_t *c, const char *at, size_t len)
+{
+    if (!len)
+        return 0; /* an open span ending with empty input */
+    c->body_len += len;
+    c->piece = at;
+    c->piece_len = len;
+    dapr__http_conn_touch(c);
+    if (!(p->flags & F_CHUNKED) && p->content_length == 0)
+        return 0; /* on_message_complete follows at once */
+    c->ev = DAPR__HEV_BODY;
+    return HPE_PAUSED;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     dapr__http_conn_t *c = conn_of(p);
     if (len > c->s->max_body - c->body_len)
         return fail(c, 413, "request body too large\n");
+    if (c->state == DAPR__HC_STREAM)
+        return on_body_streamed(p, c, at, len);
     if (body_reserve(c, c->body_len + len + 1))
         return fail(c, 500, "out of memory\n");
     memcpy(c->body + c->body_len, at, len);
@@ -298,6 +322,7 @@ static int build_request(dapr__http_conn_t *c)
     r->keep_alive = llhttp_should_keep_alive(&c->parser);
     r->body = (const uint8_t *)"";
     r->body_len = 0;
+    r->streamed = false;
     memcpy(r->remote_ip, c->remote_ip, sizeof(r->remote_ip));
     r->route = NULL;
     memset(r->params, 0, sizeof(r->params));
@@ -323,6 +348,18 @@ void dapr__http_conn_reset_request(dapr__http_conn_t *c)
     }
     c->cors = 0;
     c->cors_origin = NULL;
+    if (c->req.streamed || c->rs_on) {
+        c->req.streamed = false;
+        c->sb_reading = c->sb_paused = c->sb_notified = false;
+        c->sb_err = 0;
+        c->piece_len = 0;
+        c->rs_on = c->rs_gone = c->rs_any = c->rs_want = false;
+        if (c->rs_head) {
+            dapr__http_wreq_put(c, c->rs_head);
+            c->rs_head = NULL;
+        }
+        c->rs_writable = NULL;
+    }
 }
 
 const char *dapr__http_req_header(const dapr__http_req_t *req, const char *name)
@@ -390,6 +427,26 @@ static void remember_tail(dapr__http_conn_t *c, const char *start, const char *e
     }
 }
 
+static void dispatch(dapr__http_conn_t *c);
+
+static bool asks_h2c(const dapr__http_req_t *r)
+{
+    return dapr__http_req_header(r, "Upgrade") && dapr__http_req_header(r, "HTTP2-Settings");
+}
+
+/* The head of a streamed request is complete: hand it over now. The body
+ * timer waits for dapr__http_req_read. */
+static void stream_start(dapr__http_conn_t *c)
+{
+    c->state = DAPR__HC_STREAM;
+    c->req.streamed = true;
+    c->sb_reading = c->sb_paused = c->sb_notified = false;
+    c->sb_err = 0;
+    c->piece_len = 0;
+    dapr__http_conn_set_deadline(c, 0);
+    dispatch(c);
+}
+
 static void head_done(dapr__http_conn_t *c, const char *start, const char *pos)
 {
     dapr__http_server_t *s = c->s;
@@ -421,6 +478,11 @@ static void head_done(dapr__http_conn_t *c, const char *start, const char *pos)
     bool has_body = chunked || cl > 0;
     if (!handle_expect(c, has_body) || !has_body)
         return;
+    if (s->stream_body && c->req.http_minor >= 1 && !asks_h2c(&c->req) &&
+        s->stream_body(&c->req, s->ud)) {
+        stream_start(c);
+        return;
+    }
     if (cl && body_reserve(c, (size_t)cl + 1)) {
         dapr__http_conn_error(c, 500, "out of memory\n");
         return;
@@ -503,18 +565,23 @@ static bool cors_preflight(dapr__http_conn_t *c)
 
 static void message_done(dapr__http_conn_t *c)
 {
-    dapr__http_server_t *s = c->s;
     dapr__http_req_t *r = &c->req;
     r->keep_alive = c->keep_alive;
     if (c->body_len)
         r->body = (const uint8_t *)c->body;
     r->body_len = c->body_len;
-    if (dapr__http_req_header(r, "Upgrade") && dapr__http_req_header(r, "HTTP2-Settings") &&
-        !c->want_h2c) {
+    if (asks_h2c(r) && !c->want_h2c) {
         c->want_h2c = true; /* the parse loop decides: only with nothing behind it */
         return;
     }
     c->want_h2c = false;
+    dispatch(c);
+}
+
+static void dispatch(dapr__http_conn_t *c)
+{
+    dapr__http_server_t *s = c->s;
+    dapr__http_req_t *r = &c->req;
     dapr__http_conn_set_deadline(c, 0); /* the application has its own deadlines */
     if (s->cors_on) {
         if (cors_preflight(c))
@@ -525,10 +592,101 @@ static void message_done(dapr__http_conn_t *c)
             c->cors_origin = origin;
         }
     }
-    c->state = DAPR__HC_APP;
+    if (c->state != DAPR__HC_STREAM)
+        c->state = DAPR__HC_APP;
     c->in_app = true;
     s->inflight++;
     s->on_request(r, s->ud);
+}
+
+/* ---------------------------------------------------------------------
+ * Streamed bodies
+ * ------------------------------------------------------------------- */
+
+static void stream_piece(dapr__http_conn_t *c)
+{
+    size_t n = c->piece_len;
+    c->piece_len = 0;
+    if (n && c->in_app && !c->sb_notified)
+        c->sb_cbs.on_data(&c->req, c->piece, n, c->sb_ud);
+}
+
+/* The body is complete: the request is an ordinary one with the application
+ * now (its response decides about the connection as usual). */
+static void stream_complete(dapr__http_conn_t *c)
+{
+    c->keep_alive = llhttp_should_keep_alive(&c->parser);
+    c->req.keep_alive = c->keep_alive;
+    c->state = DAPR__HC_APP;
+    dapr__http_conn_set_deadline(c, 0);
+    stream_piece(c);
+    if (c->in_app && !c->sb_notified) {
+        c->sb_notified = true;
+        c->sb_cbs.on_end(&c->req, c->sb_ud);
+    }
+}
+
+void dapr__http_stream_notify(dapr__http_conn_t *c)
+{
+    if (!c->in_app || !c->sb_reading || !c->sb_err || c->sb_notified)
+        return;
+    c->sb_notified = true;
+    c->sb_cbs.on_error(&c->req, c->sb_err, c->sb_ud);
+}
+
+void dapr__http_stream_fail(dapr__http_conn_t *c, int code)
+{
+    if (!c->sb_err)
+        c->sb_err = code;
+    c->piece_len = 0;
+    dapr__http_conn_set_deadline(c, 0);
+    dapr__http_conn_update_reading(c);
+    dapr__http_stream_notify(c);
+}
+
+static dapr__http_conn_t *streamed_conn(dapr__http_req_t *req)
+{
+    if (!req || req->h2 || !req->streamed || !req->conn || !req->conn->in_app)
+        return NULL;
+    return req->conn;
+}
+
+int dapr__http_req_read(dapr__http_req_t *req, const dapr__http_body_cbs_t *cbs, void *ud)
+{
+    dapr__http_conn_t *c = streamed_conn(req);
+    if (!c || c->sb_reading || !cbs || !cbs->on_data || !cbs->on_end || !cbs->on_error)
+        return DAPR_ESTATE;
+    c->sb_cbs = *cbs;
+    c->sb_ud = ud;
+    c->sb_reading = true;
+    if (c->state == DAPR__HC_STREAM && !c->sb_paused && !c->sb_err && c->s)
+        dapr__http_conn_set_deadline(c, c->s->body_to);
+    dapr__http_conn_defer(c); /* what arrived already, or the error */
+    return 0;
+}
+
+void dapr__http_req_pause(dapr__http_req_t *req)
+{
+    dapr__http_conn_t *c = streamed_conn(req);
+    if (!c || c->sb_paused)
+        return;
+    c->sb_paused = true;
+    if (c->state == DAPR__HC_STREAM) {
+        dapr__http_conn_set_deadline(c, 0);
+        dapr__http_conn_update_reading(c);
+    }
+}
+
+void dapr__http_req_resume(dapr__http_req_t *req)
+{
+    dapr__http_conn_t *c = streamed_conn(req);
+    if (!c || !c->sb_paused)
+        return;
+    c->sb_paused = false;
+    if (c->state == DAPR__HC_STREAM && c->sb_reading && !c->sb_err && c->s) {
+        dapr__http_conn_set_deadline(c, c->s->body_to);
+        dapr__http_conn_defer(c);
+    }
 }
 
 /* ---------------------------------------------------------------------
@@ -537,6 +695,11 @@ static void message_done(dapr__http_conn_t *c)
 
 static void parse_error(dapr__http_conn_t *c, llhttp_errno_t e)
 {
+    if (c->state == DAPR__HC_STREAM) {
+        /* the handler answers (413 for DAPR_ETOOBIG); no more parsing */
+        dapr__http_stream_fail(c, c->err_status == 413 ? DAPR_ETOOBIG : DAPR_EPARSE);
+        return;
+    }
     if (c->err_status) {
         dapr__http_conn_error(c, c->err_status, c->err_text);
         return;
@@ -559,11 +722,7 @@ static void head_piece_done(dapr__http_conn_t *c, const char *start, const char 
         dapr__http_conn_error(c, 431, "request header fields too large\n");
 }
 
-static bool parsable(const dapr__http_conn_t *c)
-{
-    return !c->closed && !c->wblocked && c->state != DAPR__HC_APP &&
-           c->state != DAPR__HC_CLOSING;
-}
+#define parsable dapr__http_conn_parsable
 
 size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len)
 {
@@ -597,8 +756,12 @@ size_t dapr__http_conn_parse(dapr__http_conn_t *c, const char *data, size_t len)
         if (c->ev == DAPR__HEV_HEADERS) {
             head_done(c, start, data + off);
             again = true; /* a body-less message completes without more bytes */
-        }
-        else if (c->ev == DAPR__HEV_MESSAGE) {
+        } else if (c->ev == DAPR__HEV_BODY) {
+            stream_piece(c);
+            again = true; /* the end of a chunked body may need no more bytes */
+        } else if (c->ev == DAPR__HEV_MESSAGE && c->state == DAPR__HC_STREAM) {
+            stream_complete(c);
+        } else if (c->ev == DAPR__HEV_MESSAGE) {
             message_done(c);
             if (c->want_h2c) {
                 if (off == len && !dapr__http_conn_pending_input(c) &&

@@ -6,7 +6,14 @@
  * (owned ones without a copy, borrowed ones copied only if the socket cannot
  * take them at once). The server owns the framing headers: Content-Length,
  * Transfer-Encoding, Connection and Keep-Alive given by the application are
- * dropped, and so are headers with CR/LF in them (response splitting). */
+ * dropped, and so are headers with CR/LF in them (response splitting).
+ *
+ * Streamed responses (dapr__http_respond_start/_write/_end/_abort): the head
+ * is held until the first write, the end or the next loop turn, so that a
+ * short response still leaves in one writev; body pieces are framed
+ * (Content-Length, chunked, or close-delimited for HTTP/1.0) and queued on
+ * the socket; past RS_HIGH queued bytes _write refuses (DAPR_EAGAIN) and
+ * on_writable follows once the queue drained (server_conn.c). */
 #include "server_int.h"
 
 #include <stdio.h>
@@ -17,6 +24,11 @@
 
 /* Borrowed bodies up to this size are copied next to the head. */
 #define SMALL_BODY (16 * 1024)
+/* Streamed responses: _write refuses at or above this many queued bytes. */
+#define RS_HIGH (256 * 1024)
+/* build_head framing other than a Content-Length */
+#define FRAME_CHUNKED (-1)
+#define FRAME_NONE (-2)
 
 const char *dapr__http_status_text(int status)
 {
@@ -130,7 +142,7 @@ static void put_uint(dapr__buf_t *b, uint64_t v)
 static bool no_content(int status) { return status < 200 || status == 204 || status == 304; }
 
 static int build_head(dapr__http_conn_t *c, dapr__buf_t *b, int status,
-                      const dapr__http_hdr_t *hdrs, size_t n, size_t body_len, bool close)
+                      const dapr__http_hdr_t *hdrs, size_t n, int64_t body_len, bool close)
 {
     char line[16] = "HTTP/1.1 000 ";
     line[9] = (char)('0' + status / 100);
@@ -161,10 +173,12 @@ static int build_head(dapr__http_conn_t *c, dapr__buf_t *b, int status,
         if (c->cors == 2)
             PUT_LIT(b, "Vary: Origin\r\n");
     }
-    if (!no_content(status)) {
+    if (!no_content(status) && body_len >= 0) {
         PUT_LIT(b, "Content-Length: ");
-        put_uint(b, body_len);
+        put_uint(b, (uint64_t)body_len);
         PUT_LIT(b, "\r\n");
+    } else if (!no_content(status) && body_len == FRAME_CHUNKED) {
+        PUT_LIT(b, "Transfer-Encoding: chunked\r\n");
     }
     if (close)
         PUT_LIT(b, "Connection: close\r\n");
@@ -225,11 +239,13 @@ void dapr__http_reply(dapr__http_conn_t *c, int status, const dapr__http_hdr_t *
 {
     if (status < 100 || status > 999)
         status = 500;
+    /* (a streamed body still arriving is not drained: close after) */
     bool close = !c->req.keep_alive || c->s->shutting ||
-                 (c->peer_eof && !dapr__http_conn_pending_input(c));
+                 (c->peer_eof && !dapr__http_conn_pending_input(c)) ||
+                 c->state == DAPR__HC_STREAM;
     bool bodyless = no_content(status) || c->req.method_id == HTTP_HEAD;
     dapr__http_wreq_t *w = dapr__http_wreq_get(c);
-    if (!w || build_head(c, &w->head, status, hdrs, n_hdrs, body_len, close))
+    if (!w || build_head(c, &w->head, status, hdrs, n_hdrs, (int64_t)body_len, close))
         goto oom;
     uv_buf_t iov[2];
     unsigned niov = 1;
@@ -264,10 +280,11 @@ oom:
 }
 
 /* A request the application may answer: given to on_request, not yet
- * answered. Anything else is a caller bug, ignored rather than crashing. */
+ * answered (nor started streaming). Anything else is a caller bug, ignored
+ * rather than crashing. */
 static bool answerable(const dapr__http_req_t *req)
 {
-    return req && req->conn && req->conn->in_app;
+    return req && req->conn && req->conn->in_app && !req->conn->rs_on;
 }
 
 void dapr__http_respond(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
@@ -325,4 +342,216 @@ void dapr__http_respond_buf(dapr__http_req_t *req, int status, const dapr__http_
     if (!owned)
         len = 0;
     dapr__http_reply(c, status, hdrs, n_hdrs, NULL, len, owned);
+}
+
+/* ---------------------------------------------------------------------
+ * Streamed responses
+ * ------------------------------------------------------------------- */
+
+static dapr__http_conn_t *started_conn(dapr__http_req_t *req)
+{
+    if (!req || !req->conn || !req->conn->in_app || !req->conn->rs_on)
+        return NULL;
+    return req->conn;
+}
+
+static bool gone(const dapr__http_conn_t *c) { return c->rs_gone || c->dead || c->closed || !c->s; }
+
+static void send_head(dapr__http_conn_t *c)
+{
+    dapr__http_wreq_t *w = c->rs_head;
+    c->rs_head = NULL;
+    uv_buf_t b = uv_buf_init(w->head.data, (unsigned)w->head.len);
+    dapr__http_conn_send(c, w, &b, 1, false);
+}
+
+int dapr__http_respond_start(dapr__http_req_t *req, int status, const dapr__http_hdr_t *hdrs,
+                             size_t n_hdrs, int64_t content_length,
+                             dapr__http_writable_cb on_writable, void *ud)
+{
+    if (req && req->h2)
+        return dapr__http_h2_start(req, status, hdrs, n_hdrs, content_length);
+    if (!answerable(req))
+        return DAPR_ESTATE;
+    dapr__http_conn_t *c = req->conn;
+    if (status < 100 || status > 999)
+        status = 500;
+    c->rs_writable = on_writable;
+    c->rs_ud = ud;
+    c->rs_any = c->rs_want = false;
+    if (gone(c)) {
+        c->rs_on = c->rs_gone = true; /* writes fail; _end or _abort frees */
+        return 0;
+    }
+    c->rs_bodyless = no_content(status) || req->method_id == HTTP_HEAD;
+    int64_t framing = content_length >= 0 ? content_length
+                      : req->http_minor >= 1 ? FRAME_CHUNKED : FRAME_NONE;
+    c->rs_chunked = framing == FRAME_CHUNKED && !c->rs_bodyless;
+    c->rs_left = content_length >= 0 ? content_length : -1;
+    c->rs_close = !req->keep_alive || c->s->shutting ||
+                  (c->peer_eof && !dapr__http_conn_pending_input(c)) ||
+                  c->state == DAPR__HC_STREAM || (framing == FRAME_NONE && !c->rs_bodyless);
+    dapr__http_wreq_t *w = dapr__http_wreq_get(c);
+    if (!w || build_head(c, &w->head, status, hdrs, n_hdrs, framing, c->rs_close)) {
+        if (w)
+            dapr__http_wreq_put(c, w);
+        return DAPR_ENOMEM;
+    }
+    c->rs_on = true;
+    c->rs_head = w;
+    if (c->detached)
+        send_head(c); /* no loop turn to wait for */
+    else
+        dapr__http_conn_defer(c);
+    return 0;
+}
+
+/* The chunk-size line; a CRLF first ends the previous chunk, so that the
+ * caller's bytes are always the last buffer of a write. */
+static void put_chunk_line(dapr__http_conn_t *c, dapr__buf_t *b, size_t len)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%s%zx\r\n", c->rs_any ? "\r\n" : "", len);
+    put(b, tmp, (size_t)n);
+}
+
+int dapr__http_respond_write(dapr__http_req_t *req, const void *data, size_t len)
+{
+    if (req && req->h2)
+        return dapr__http_h2_write(req, data, len);
+    dapr__http_conn_t *c = started_conn(req);
+    if (!c)
+        return DAPR_ESTATE;
+    if (gone(c))
+        return DAPR_EIO;
+    if (!len)
+        return 0;
+    if (c->rs_left >= 0 && (uint64_t)len > (uint64_t)c->rs_left)
+        return DAPR_EINVAL;
+    if (c->rs_bodyless) {
+        if (c->rs_left >= 0)
+            c->rs_left -= (int64_t)len;
+        return 0; /* HEAD, 204, 304: nothing on the wire */
+    }
+    if (dapr__http_conn_queued(c) >= RS_HIGH) {
+        c->rs_want = true;
+        return DAPR_EAGAIN;
+    }
+    dapr__http_wreq_t *w = c->rs_head ? c->rs_head : dapr__http_wreq_get(c);
+    c->rs_head = NULL;
+    if (!w) {
+        dapr__http_conn_close(c);
+        return DAPR_EIO;
+    }
+    if (c->rs_chunked)
+        put_chunk_line(c, &w->head, len);
+    uv_buf_t iov[2];
+    unsigned n = 1;
+    if (len <= SMALL_BODY)
+        dapr__buf_append(&w->head, data, len);
+    else
+        iov[n++] = uv_buf_init((char *)data, (unsigned)len);
+    if (w->head.oom) {
+        dapr__http_wreq_put(c, w);
+        dapr__http_conn_close(c);
+        return DAPR_EIO;
+    }
+    iov[0] = uv_buf_init(w->head.data, (unsigned)w->head.len);
+    c->rs_any = true;
+    if (c->rs_left >= 0)
+        c->rs_left -= (int64_t)len;
+    dapr__http_conn_send(c, w, iov, n, n == 2);
+    return c->closed ? DAPR_EIO : 0;
+}
+
+/* After the head went out: close without completing the body. */
+static void abort_started(dapr__http_conn_t *c)
+{
+    if (c->rs_head) {
+        dapr__http_wreq_put(c, c->rs_head);
+        c->rs_head = NULL;
+    }
+    dapr__http_conn_close(c);
+    request_done(c, true);
+}
+
+void dapr__http_respond_end(dapr__http_req_t *req)
+{
+    if (req && req->h2) {
+        dapr__http_h2_end(req);
+        return;
+    }
+    dapr__http_conn_t *c = started_conn(req);
+    if (!c) {
+        if (answerable(req))
+            dapr__http_respond_abort(req); /* _end without _start */
+        return;
+    }
+    if (gone(c)) {
+        request_done(c, true);
+        return;
+    }
+    if (!c->rs_bodyless && c->rs_left > 0) {
+        abort_started(c); /* short of Content-Length: must not look whole */
+        return;
+    }
+    if (c->rs_chunked) {
+        dapr__http_wreq_t *w = c->rs_head ? c->rs_head : dapr__http_wreq_get(c);
+        c->rs_head = NULL;
+        const char *last = c->rs_any ? "\r\n0\r\n\r\n" : "0\r\n\r\n";
+        if (!w || dapr__buf_append(&w->head, last, strlen(last))) {
+            if (w)
+                dapr__http_wreq_put(c, w);
+            abort_started(c);
+            return;
+        }
+        c->rs_head = w;
+    }
+    if (c->rs_head)
+        send_head(c);
+    request_done(c, c->rs_close || c->closed);
+}
+
+void dapr__http_respond_abort(dapr__http_req_t *req)
+{
+    if (req && req->h2) {
+        dapr__http_h2_abort(req);
+        return;
+    }
+    dapr__http_conn_t *c = started_conn(req);
+    if (c && c->rs_head && !c->rs_any && !gone(c)) {
+        /* nothing is on the wire yet: an honest 502 instead */
+        dapr__http_wreq_put(c, c->rs_head);
+        c->rs_head = NULL;
+        c->rs_on = false;
+    } else if (c) {
+        if (gone(c))
+            request_done(c, true);
+        else
+            abort_started(c);
+        return;
+    }
+    if (!answerable(req))
+        return;
+    static const dapr__http_hdr_t th = {"Content-Type", "text/plain; charset=utf-8"};
+    if (req->conn->sb_err == DAPR_ETOOBIG) {
+        static const char m[] = "request body too large\n";
+        dapr__http_respond(req, 413, &th, 1, m, sizeof(m) - 1);
+    } else {
+        static const char m[] = "bad gateway\n";
+        dapr__http_respond(req, 502, &th, 1, m, sizeof(m) - 1);
+    }
+}
+
+void dapr__http_respond_service(dapr__http_conn_t *c)
+{
+    if (!c->rs_on)
+        return;
+    if (c->rs_head && !c->closed)
+        send_head(c);
+    if (c->rs_want && (gone(c) || dapr__http_conn_queued(c) < DAPR__HTTP_RS_LOW)) {
+        c->rs_want = false;
+        if (c->rs_writable)
+            c->rs_writable(&c->req, c->rs_ud);
+    }
 }

@@ -1,6 +1,7 @@
 /* The app channel (see app_channel.h). gRPC apps: AppCallback/OnInvoke;
  * HTTP apps: the HTTP/1.1 client of lib/http (keep-alive pool,
  * --app-max-concurrency as its in-flight bound). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,23 +165,87 @@ static void fail(dapr__invoke_cb cb, void *data, dapr_runtime_t *rt, const char 
 
 /* --- HTTP apps ------------------------------------------------------------ */
 
+/* Bodies at most this large (or a request of this size) are buffered; larger
+ * ones, and those of unknown length, stream through. */
+#define STREAM_MIN (64 * 1024)
+
 typedef struct hcall {
     dapr__appch_t *ch;
     dapr__pool_t *pool;
     dapr__invoke_cb cb;
     void *data;
+    dapr__http_creq_t *creq;
     int status;
     dapr_kv_t *hdrs;
     size_t n_hdrs;
     const char *ctype;
     dapr__buf_t body;
     bool too_big;
+    /* a streamed request body: the caller's stream, our end of it */
+    dapr__istream_t *in;
+    bool in_done;   /* ended, failed or cancelled: not to be touched */
+    bool in_paused;
+    dapr__buf_t held; /* bytes the client could not take yet */
+    /* a streamed response body */
+    bool answered;  /* cb ran */
+    dapr__istream_t out;
+    const dapr__istream_sink_t *sink;
+    void *sink_ud;
+    bool out_cancelled;
 } hcall_t;
+
+/* The request stream is done with (before any final event, see invoke.h). */
+static void in_release(hcall_t *h)
+{
+    if (h->in && !h->in_done) {
+        h->in_done = true;
+        h->in->cancel(h->in);
+    }
+    dapr__buf_free(&h->held);
+}
+
+static void h_free(hcall_t *h)
+{
+    dapr__buf_free(&h->body);
+    dapr__buf_free(&h->held);
+    dapr__free(h);
+}
+
+/* --- the response body as a stream (dapr__istream_t) --- */
+
+static void out_read(dapr__istream_t *s, const dapr__istream_sink_t *sink, void *ud)
+{
+    hcall_t *h = (hcall_t *)((char *)s - offsetof(hcall_t, out));
+    h->sink = sink;
+    h->sink_ud = ud;
+}
+
+static void out_pause(dapr__istream_t *s)
+{
+    hcall_t *h = (hcall_t *)((char *)s - offsetof(hcall_t, out));
+    if (h->creq)
+        dapr__http_creq_pause(h->creq);
+}
+
+static void out_resume(dapr__istream_t *s)
+{
+    hcall_t *h = (hcall_t *)((char *)s - offsetof(hcall_t, out));
+    if (h->creq)
+        dapr__http_creq_resume(h->creq);
+}
+
+static void out_cancel(dapr__istream_t *s)
+{
+    hcall_t *h = (hcall_t *)((char *)s - offsetof(hcall_t, out));
+    h->out_cancelled = true;
+    h->sink = NULL;
+    if (h->creq)
+        dapr__http_creq_cancel(h->creq); /* its on_error frees h, later */
+}
 
 static void h_response(dapr__http_creq_t *r, const dapr__http_cresp_t *resp, void *ud)
 {
     hcall_t *h = ud;
-    (void)r;
     h->status = resp->status;
     h->hdrs = dapr__pool_alloc(h->pool, (resp->n_headers ? resp->n_headers : 1) * sizeof(*h->hdrs));
     for (size_t i = 0; h->hdrs && i < resp->n_headers; i++) {
@@ -194,11 +259,30 @@ static void h_response(dapr__http_creq_t *r, const dapr__http_cresp_t *resp, voi
         }
         h->hdrs[h->n_hdrs++] = (dapr_kv_t){k, v};
     }
+    if (!h->out.read || !h->hdrs)
+        return;
+    if (resp->content_length >= 0 && resp->content_length <= STREAM_MIN)
+        return; /* small: buffered */
+    /* hand the head over now, the body follows as a stream */
+    h->out.length = resp->content_length;
+    dapr__invoke_resp_t ir = {.http_status = h->status, .content_type = h->ctype,
+                              .headers = h->hdrs, .n_headers = h->n_hdrs,
+                              .body = (const uint8_t *)"", .body_stream = &h->out};
+    h->answered = true;
+    h->cb(NULL, &ir, h->data);
+    if (!h->sink && !h->out_cancelled)
+        out_cancel(&h->out); /* the caller broke the contract: do not leak */
+    (void)r;
 }
 
 static void h_body(dapr__http_creq_t *r, const void *data, size_t len, void *ud)
 {
     hcall_t *h = ud;
+    if (h->answered) {
+        if (h->sink)
+            h->sink->on_data(h->sink_ud, data, len);
+        return;
+    }
     if (h->too_big)
         return;
     if (h->body.len + len > (size_t)h->ch->rt->opt.max_body_size) {
@@ -211,19 +295,28 @@ static void h_body(dapr__http_creq_t *r, const void *data, size_t len, void *ud)
 
 static void h_finish(hcall_t *h, dapr__apierr_t *err)
 {
+    in_release(h);
     dapr__invoke_resp_t r = {.http_status = h->status, .content_type = h->ctype,
                              .headers = h->hdrs, .n_headers = h->n_hdrs,
                              .body = (const uint8_t *)h->body.data, .body_len = h->body.len};
     h->cb(err, err ? NULL : &r, h->data);
     dapr__apierr_free(err);
-    dapr__buf_free(&h->body);
-    dapr__free(h);
+    h_free(h);
 }
 
 static void h_end(dapr__http_creq_t *r, const dapr__http_hdr_t *trailers, size_t n, void *ud)
 {
     hcall_t *h = ud;
     (void)r, (void)trailers, (void)n;
+    if (h->answered) {
+        in_release(h);
+        const dapr__istream_sink_t *sink = h->sink;
+        void *sud = h->sink_ud;
+        h_free(h);
+        if (sink)
+            sink->on_end(sud);
+        return;
+    }
     if (h->body.oom) {
         h_finish(h, dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
                                      "out of memory", h->ch->rt->opt.app_id));
@@ -236,6 +329,15 @@ static void h_error(dapr__http_creq_t *r, const dapr_error_t *err, void *ud)
 {
     hcall_t *h = ud;
     (void)r;
+    if (h->answered) {
+        in_release(h);
+        const dapr__istream_sink_t *sink = h->sink;
+        void *sud = h->sink_ud;
+        h_free(h);
+        if (sink)
+            sink->on_error(sud, err ? err->code : DAPR_EIO);
+        return;
+    }
     if (h->too_big)
         h_finish(h, dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, err: "
                                      "the app's response is larger than the %lld bytes allowed",
@@ -248,8 +350,75 @@ static void h_error(dapr__http_creq_t *r, const dapr_error_t *err, void *ud)
                                                             : dapr_strerror(err ? err->code : 0)));
 }
 
-static const dapr__http_creq_cbs_t h_cbs = {
-    .on_response = h_response, .on_body = h_body, .on_end = h_end, .on_error = h_error};
+/* --- the request body from a stream --- */
+
+static void in_data(void *ud, const void *data, size_t len)
+{
+    hcall_t *h = ud;
+    if (h->held.len) {
+        dapr__buf_append(&h->held, data, len);
+        return;
+    }
+    int rc = dapr__http_creq_write(h->creq, data, len);
+    if (rc == DAPR_EAGAIN) {
+        dapr__buf_append(&h->held, data, len);
+        if (!h->in_paused) {
+            h->in_paused = true;
+            h->in->pause(h->in);
+        }
+    } else if (rc) {
+        in_release(h); /* the client's final callback follows */
+    }
+}
+
+static void in_end(void *ud)
+{
+    hcall_t *h = ud;
+    h->in_done = true;
+    if (!h->held.len)
+        dapr__http_creq_end(h->creq);
+}
+
+static void in_error(void *ud, int code)
+{
+    hcall_t *h = ud;
+    (void)code;
+    h->in_done = true;
+    dapr__buf_free(&h->held);
+    dapr__http_creq_cancel(h->creq); /* its on_error ends the call */
+}
+
+static const dapr__istream_sink_t in_sink = {in_data, in_end, in_error};
+
+static void h_writable(dapr__http_creq_t *r, void *ud)
+{
+    hcall_t *h = ud;
+    if (h->held.len) {
+        int rc = dapr__http_creq_write(r, h->held.data, h->held.len);
+        if (rc == DAPR_EAGAIN)
+            return;
+        dapr__buf_reset(&h->held);
+        if (rc) {
+            in_release(h);
+            return;
+        }
+    }
+    if (h->in_done && h->in) {
+        if (!h->held.len)
+            dapr__http_creq_end(r);
+        return;
+    }
+    if (h->in_paused) {
+        h->in_paused = false;
+        h->in->resume(h->in);
+    }
+}
+
+static const dapr__http_creq_cbs_t h_cbs = {.on_response = h_response,
+                                            .on_body = h_body,
+                                            .on_end = h_end,
+                                            .on_error = h_error,
+                                            .on_writable = h_writable};
 
 static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                         const char *caller, dapr__invoke_cb cb, void *data)
@@ -286,7 +455,10 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
     const char *tok = getenv("APP_API_TOKEN");
     if (tok && *tok)
         hh[n++] = (dapr__http_hdr_t){"dapr-api-token", tok};
-    *h = (hcall_t){.ch = ch, .pool = pool, .cb = cb, .data = data};
+    *h = (hcall_t){.ch = ch, .pool = pool, .cb = cb, .data = data, .in = req->body_stream};
+    if (req->stream_resp_ok)
+        h->out = (dapr__istream_t){.length = -1, .read = out_read, .pause = out_pause,
+                                   .resume = out_resume, .cancel = out_cancel};
     dapr__http_creq_opts_t o = {
         .method = req->verb && *req->verb ? req->verb : "POST",
         .target = target,
@@ -298,11 +470,18 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
         .cbs = h_cbs,
         .ud = h,
     };
-    int rc = dapr__http_client_request(ch->http, &o, NULL);
+    if (h->in) {
+        o.body_kind = DAPR__HTTP_BODY_STREAM;
+        o.content_length = h->in->length;
+    }
+    int rc = dapr__http_client_request(ch->http, &o, &h->creq);
     if (rc) {
         dapr__free(h);
         fail(cb, data, rt, rc == DAPR_EINVAL ? "invalid request for the app" : dapr_strerror(rc));
+        return;
     }
+    if (h->in)
+        h->in->read(h->in, &in_sink, h);
 }
 
 void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,

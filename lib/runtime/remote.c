@@ -1,4 +1,5 @@
 /* Sidecar to sidecar (see remote.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/map.h"
+#include "core/strutil.h"
 #include "dapr/common.h"
 #include "dapr/proto/internals/v1/service_invocation.pb-c.h"
 #include "grpc/grpc.h"
@@ -20,12 +22,24 @@
 
 #define SCOPE "dapr.runtime.direct_messaging"
 #define CALL_LOCAL "/dapr.proto.internals.v1.ServiceInvocation/CallLocal"
+#define CALL_LOCAL_STREAM "/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream"
+/* CallLocalStream: the request body's length when the caller knows it, as
+ * metadata of the first message (a ':' name never reaches the app). */
+#define BODY_LENGTH_MD ":body-length"
+/* ... and in the answer's first message when that message holds the whole
+ * body (the caller can answer with a Content-Length). */
+#define BODY_COMPLETE_MD ":body-complete"
+/* Payload messages carry at most this much. */
+#define CHUNK_MAX (256 * 1024)
 
 typedef Dapr__Proto__Internals__V1__InternalInvokeRequest ireq_t;
 typedef Dapr__Proto__Internals__V1__InternalInvokeResponse iresp_t;
 typedef Dapr__Proto__Internals__V1__ListStringValue lsv_t;
 typedef Dapr__Proto__Internals__V1__InternalInvokeRequest__MetadataEntry ireq_md_t;
 typedef Dapr__Proto__Internals__V1__InternalInvokeResponse__HeadersEntry iresp_hdr_t;
+typedef Dapr__Proto__Internals__V1__InternalInvokeRequestStream ireqs_t;
+typedef Dapr__Proto__Internals__V1__InternalInvokeResponseStream iresps_t;
+typedef Dapr__Proto__Common__V1__StreamPayload payload_t;
 
 struct dapr__remote {
     dapr_runtime_t *rt;
@@ -60,6 +74,83 @@ static void local_free(local_call_t *l)
     dapr__free(l);
 }
 
+/* The answer as an InternalInvokeResponse, packed into the pool; for
+ * CallLocalStream wrapped in the first InternalInvokeResponseStream, with
+ * the body (if any, and not streamed) as its payload. */
+static uint8_t *pack_response(dapr__pool_t *pool, const dapr__invoke_resp_t *resp, bool stream,
+                              size_t *len)
+{
+    iresp_t out = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_RESPONSE__INIT;
+    Dapr__Proto__Internals__V1__Status st = DAPR__PROTO__INTERNALS__V1__STATUS__INIT;
+    Dapr__Proto__Common__V1__InvokeResponse msg = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    Dapr__Proto__Internals__V1__InternalInvokeResponseStream sm =
+        DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_RESPONSE_STREAM__INIT;
+    Dapr__Proto__Common__V1__StreamPayload pl = DAPR__PROTO__COMMON__V1__STREAM_PAYLOAD__INIT;
+    st.code = resp->grpc_app ? resp->grpc_status : resp->http_status;
+    st.message = (char *)(resp->grpc_message ? resp->grpc_message : "");
+    if (!stream) {
+        any.value.data = (uint8_t *)resp->body;
+        any.value.len = resp->body_len;
+        msg.data = &any;
+    }
+    msg.content_type = (char *)(resp->content_type ? resp->content_type : "");
+    out.status = &st;
+    out.message = &msg;
+    size_t n = resp->n_headers;
+    iresp_hdr_t *hs = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*hs));
+    iresp_hdr_t **hp = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*hp));
+    lsv_t *lv = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*lv));
+    char **vals = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*vals));
+    if (!hs || !hp || !lv || !vals)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        dapr__proto__internals__v1__internal_invoke_response__headers_entry__init(&hs[i]);
+        dapr__proto__internals__v1__list_string_value__init(&lv[i]);
+        vals[i] = (char *)resp->headers[i].value;
+        lv[i].values = &vals[i];
+        lv[i].n_values = 1;
+        hs[i].key = (char *)resp->headers[i].key;
+        hs[i].value = &lv[i];
+        hp[i] = &hs[i];
+    }
+    out.headers = hp;
+    out.n_headers = n;
+    if (stream && !resp->body_stream) {
+        /* the whole body is in this message: the caller answers with a
+         * Content-Length instead of a stream */
+        static char one[] = "1";
+        static char *onev[] = {one};
+        static lsv_t lone = {PROTOBUF_C_MESSAGE_INIT(&dapr__proto__internals__v1__list_string_value__descriptor), 1, onev};
+        iresp_hdr_t *e = dapr__pool_alloc(pool, sizeof(*e));
+        iresp_hdr_t **hp2 = dapr__pool_alloc(pool, (n + 1) * sizeof(*hp2));
+        if (!e || !hp2)
+            return NULL;
+        dapr__proto__internals__v1__internal_invoke_response__headers_entry__init(e);
+        e->key = BODY_COMPLETE_MD;
+        e->value = &lone;
+        memcpy(hp2, hp, n * sizeof(*hp2));
+        hp2[n] = e;
+        out.headers = hp2;
+        out.n_headers = n + 1;
+    }
+    const ProtobufCMessage *m = &out.base;
+    if (stream) {
+        sm.response = &out;
+        if (resp->body_len && !resp->body_stream) {
+            pl.data.data = (uint8_t *)resp->body;
+            pl.data.len = resp->body_len;
+            sm.payload = &pl;
+        }
+        m = &sm.base;
+    }
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = dapr__pool_alloc(pool, *len ? *len : 1);
+    if (buf)
+        protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
 static void local_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *resp, void *data)
 {
     local_call_t *l = data;
@@ -74,49 +165,58 @@ static void local_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *res
         local_free(l);
         return;
     }
-    iresp_t out = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_RESPONSE__INIT;
-    Dapr__Proto__Internals__V1__Status st = DAPR__PROTO__INTERNALS__V1__STATUS__INIT;
-    Dapr__Proto__Common__V1__InvokeResponse msg = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
-    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-    st.code = resp->grpc_app ? resp->grpc_status : resp->http_status;
-    st.message = (char *)(resp->grpc_message ? resp->grpc_message : "");
-    any.value.data = (uint8_t *)resp->body;
-    any.value.len = resp->body_len;
-    msg.data = &any;
-    msg.content_type = (char *)(resp->content_type ? resp->content_type : "");
-    out.status = &st;
-    out.message = &msg;
-    size_t n = resp->n_headers;
-    iresp_hdr_t *hs = dapr__pool_alloc(&l->pool, (n ? n : 1) * sizeof(*hs));
-    iresp_hdr_t **hp = dapr__pool_alloc(&l->pool, (n ? n : 1) * sizeof(*hp));
-    lsv_t *lv = dapr__pool_alloc(&l->pool, (n ? n : 1) * sizeof(*lv));
-    char **vals = dapr__pool_alloc(&l->pool, (n ? n : 1) * sizeof(*vals));
-    if (hs && hp && lv && vals) {
-        for (size_t i = 0; i < n; i++) {
-            dapr__proto__internals__v1__internal_invoke_response__headers_entry__init(&hs[i]);
-            dapr__proto__internals__v1__list_string_value__init(&lv[i]);
-            vals[i] = (char *)resp->headers[i].value;
-            lv[i].values = &vals[i];
-            lv[i].n_values = 1;
-            hs[i].key = (char *)resp->headers[i].key;
-            hs[i].value = &lv[i];
-            hp[i] = &hs[i];
-        }
-        out.headers = hp;
-        out.n_headers = n;
-    }
-    size_t len = protobuf_c_message_get_packed_size(&out.base);
-    uint8_t *buf = dapr__malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *buf = pack_response(&l->pool, resp, false, &len);
     if (!buf) {
         dapr__grpc_call_finish(call, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
     } else {
-        protobuf_c_message_pack(&out.base, buf);
         int rc = dapr__grpc_call_send(call, buf, len);
         dapr__grpc_call_finish(call, rc ? DAPR_GRPC_INTERNAL : DAPR_GRPC_OK,
                                rc ? dapr_strerror(rc) : NULL, NULL, 0);
-        dapr__free(buf);
     }
     local_free(l);
+}
+
+/* The caller's request as the app channel takes it. Strings stay in `q`
+ * and `pool`. Returns 0 or a gRPC status with *why. */
+static int request_of(dapr_runtime_t *rt, dapr__pool_t *pool, const ireq_t *q,
+                      dapr__invoke_req_t *req, const char **caller, int64_t *body_len,
+                      const char **why)
+{
+    const Dapr__Proto__Common__V1__InvokeRequest *m = q->message;
+    size_t nh = 0;
+    for (size_t i = 0; i < q->n_metadata; i++)
+        nh += q->metadata[i]->value ? q->metadata[i]->value->n_values : 0;
+    dapr_kv_t *h = dapr__pool_alloc(pool, (nh ? nh : 1) * sizeof(*h));
+    *why = "out of memory";
+    if (!h)
+        return DAPR_GRPC_RESOURCE_EXHAUSTED;
+    size_t n = 0;
+    *caller = "";
+    *body_len = -1;
+    for (size_t i = 0; i < q->n_metadata; i++) {
+        const ireq_md_t *e = q->metadata[i];
+        for (size_t j = 0; e->value && j < e->value->n_values; j++) {
+            if (!strcasecmp(e->key, "dapr-caller-app-id"))
+                *caller = e->value->values[j];
+            if (!strcmp(e->key, BODY_LENGTH_MD) && dapr__parse_int(e->value->values[j], body_len))
+                *body_len = -1;
+            h[n++] = (dapr_kv_t){e->key, e->value->values[j]};
+        }
+    }
+    const Dapr__Proto__Common__V1__HTTPExtension *ext = m->http_extension;
+    *req = (dapr__invoke_req_t){
+        .app_id = rt->opt.app_id,
+        .method = dapr__invoke_clean_method(pool, m->method ? m->method : ""),
+        .verb = ext ? dapr__invoke_verb_name(ext->verb) : NULL,
+        .query = ext && ext->querystring && *ext->querystring ? ext->querystring : NULL,
+        .content_type = m->content_type && *m->content_type ? m->content_type : NULL,
+        .headers = h,
+        .n_headers = n,
+        .body = m->data ? m->data->value.data : NULL,
+        .body_len = m->data ? m->data->value.len : 0,
+    };
+    return req->method ? 0 : DAPR_GRPC_RESOURCE_EXHAUSTED;
 }
 
 static void call_local(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
@@ -148,41 +248,12 @@ static void call_local(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
         local_free(l);
         return;
     }
-    const ireq_t *q = l->req;
-    const Dapr__Proto__Common__V1__InvokeRequest *m = q->message;
-    size_t nh = 0;
-    for (size_t i = 0; i < q->n_metadata; i++)
-        nh += q->metadata[i]->value ? q->metadata[i]->value->n_values : 0;
-    dapr_kv_t *h = dapr__pool_alloc(&l->pool, (nh ? nh : 1) * sizeof(*h));
-    if (!h) {
-        dapr__grpc_call_finish(call, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
-        local_free(l);
-        return;
-    }
-    size_t n = 0;
-    const char *caller = "";
-    for (size_t i = 0; i < q->n_metadata; i++) {
-        const ireq_md_t *e = q->metadata[i];
-        for (size_t j = 0; e->value && j < e->value->n_values; j++) {
-            if (!strcasecmp(e->key, "dapr-caller-app-id"))
-                caller = e->value->values[j];
-            h[n++] = (dapr_kv_t){e->key, e->value->values[j]};
-        }
-    }
-    const Dapr__Proto__Common__V1__HTTPExtension *ext = m->http_extension;
-    dapr__invoke_req_t req = {
-        .app_id = rt->opt.app_id,
-        .method = dapr__invoke_clean_method(&l->pool, m->method ? m->method : ""),
-        .verb = ext ? dapr__invoke_verb_name(ext->verb) : NULL,
-        .query = ext && ext->querystring && *ext->querystring ? ext->querystring : NULL,
-        .content_type = m->content_type && *m->content_type ? m->content_type : NULL,
-        .headers = h,
-        .n_headers = n,
-        .body = m->data ? m->data->value.data : NULL,
-        .body_len = m->data ? m->data->value.len : 0,
-    };
-    if (!req.method) {
-        dapr__grpc_call_finish(call, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+    dapr__invoke_req_t req;
+    const char *caller, *why;
+    int64_t blen;
+    int st = request_of(rt, &l->pool, l->req, &req, &caller, &blen, &why);
+    if (st) {
+        dapr__grpc_call_finish(call, st, why, NULL, 0);
         local_free(l);
         return;
     }
@@ -198,6 +269,401 @@ static void call_local_cancel(dapr__grpc_call_t *call)
         dapr__grpc_call_finish(call, DAPR_GRPC_CANCELLED, "canceled", NULL, 0);
 }
 
+/* --- CallLocalStream, callee side ----------------------------------------
+ *
+ * The first message carries the envelope (and maybe the first payload);
+ * payloads follow in seq order until the caller half-closes. The body goes
+ * to the app as a stream (HTTP apps) or whole (gRPC apps); the answer comes
+ * back as an envelope and payloads. The call is freed once it is finished
+ * and the invocation has had its final event. */
+
+typedef struct scall {
+    dapr__grpc_call_t *call;
+    dapr__remote_t *r;
+    dapr__pool_t pool;
+    ireqs_t *first;
+    unsigned busy;       /* re-entrancy guard for freeing */
+    bool started, finished, final, cancelled;
+    uint64_t in_seq;
+    /* the request body (producer) */
+    dapr__istream_t in;
+    const dapr__istream_sink_t *in_sink;
+    void *in_sud;
+    bool in_half, in_closed; /* half-closed; no more sink calls */
+    dapr__buf_t in_early;    /* payload that came before the app channel read */
+    /* the response body (consumer) */
+    dapr__istream_t *out;
+    uint64_t out_seq;
+    dapr__buf_t out_held;
+    bool out_paused, out_ended;
+} scall_t;
+
+#define SC_OF(s) ((scall_t *)((char *)(s) - offsetof(scall_t, in)))
+
+static void sc_maybe_free(scall_t *sc)
+{
+    if (sc->busy || !sc->finished || !sc->final)
+        return;
+    if (sc->first)
+        dapr__proto__internals__v1__internal_invoke_request_stream__free_unpacked(sc->first,
+                                                                                  NULL);
+    dapr__buf_free(&sc->in_early);
+    dapr__buf_free(&sc->out_held);
+    dapr__pool_destroy(&sc->pool);
+    dapr__free(sc);
+}
+
+static void sc_finish(scall_t *sc, int status, const char *msg)
+{
+    if (sc->finished)
+        return;
+    sc->finished = true;
+    dapr__grpc_call_finish(sc->call, status, msg, NULL, 0);
+}
+
+static void sc_in_read(dapr__istream_t *s, const dapr__istream_sink_t *sink, void *ud)
+{
+    scall_t *sc = SC_OF(s);
+    sc->in_sink = sink;
+    sc->in_sud = ud;
+}
+
+static void sc_in_pause(dapr__istream_t *s)
+{
+    scall_t *sc = SC_OF(s);
+    if (!sc->finished)
+        dapr__grpc_call_pause_recv(sc->call, true);
+}
+
+static void sc_in_resume(dapr__istream_t *s)
+{
+    scall_t *sc = SC_OF(s);
+    if (!sc->finished)
+        dapr__grpc_call_pause_recv(sc->call, false);
+}
+
+static void sc_in_cancel(dapr__istream_t *s)
+{
+    scall_t *sc = SC_OF(s);
+    sc->in_sink = NULL;
+    sc->in_closed = true;
+}
+
+/* Hand what came so far to the app channel's sink. */
+static void sc_in_flush(scall_t *sc)
+{
+    if (!sc->in_sink || sc->in_closed)
+        return;
+    if (sc->in_early.len) {
+        dapr__buf_t b = sc->in_early;
+        sc->in_early = (dapr__buf_t)DAPR__BUF_INIT;
+        sc->in_sink->on_data(sc->in_sud, b.data, b.len);
+        dapr__buf_free(&b);
+    }
+    if (sc->in_half && sc->in_sink && !sc->in_closed) {
+        const dapr__istream_sink_t *sink = sc->in_sink;
+        sc->in_sink = NULL;
+        sc->in_closed = true;
+        sink->on_end(sc->in_sud);
+    }
+}
+
+static void sc_in_fail(scall_t *sc, int code)
+{
+    if (sc->in_closed)
+        return;
+    sc->in_closed = true;
+    const dapr__istream_sink_t *sink = sc->in_sink;
+    sc->in_sink = NULL;
+    if (sink)
+        sink->on_error(sc->in_sud, code);
+}
+
+static void sc_out_send(scall_t *sc, const void *data, size_t len, size_t *taken)
+{
+    *taken = 0;
+    while (*taken < len) {
+        size_t n = len - *taken > CHUNK_MAX ? CHUNK_MAX : len - *taken;
+        iresps_t m = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_RESPONSE_STREAM__INIT;
+        payload_t pl = DAPR__PROTO__COMMON__V1__STREAM_PAYLOAD__INIT;
+        pl.data.data = (uint8_t *)data + *taken;
+        pl.data.len = n;
+        pl.seq = sc->out_seq;
+        m.payload = &pl;
+        size_t plen = protobuf_c_message_get_packed_size(&m.base);
+        uint8_t *buf = dapr__malloc(plen ? plen : 1);
+        if (!buf)
+            return;
+        protobuf_c_message_pack(&m.base, buf);
+        int rc = sc->finished ? DAPR_ECLOSED : dapr__grpc_call_send(sc->call, buf, plen);
+        dapr__free(buf);
+        if (rc)
+            return;
+        sc->out_seq++;
+        *taken += n;
+    }
+}
+
+static void sc_out_data(void *ud, const void *data, size_t len)
+{
+    scall_t *sc = ud;
+    if (sc->out_held.len) {
+        dapr__buf_append(&sc->out_held, data, len);
+        return;
+    }
+    size_t n;
+    sc_out_send(sc, data, len, &n);
+    if (n < len) {
+        dapr__buf_append(&sc->out_held, (const uint8_t *)data + n, len - n);
+        if (!sc->out_paused) {
+            sc->out_paused = true;
+            sc->out->pause(sc->out);
+        }
+    }
+}
+
+static void sc_out_end(void *ud)
+{
+    scall_t *sc = ud;
+    sc->final = true;
+    if (sc->out_held.len) {
+        sc->out_ended = true; /* finished from sc_writable */
+        return;
+    }
+    sc_finish(sc, DAPR_GRPC_OK, NULL);
+    sc_maybe_free(sc);
+}
+
+static void sc_out_error(void *ud, int code)
+{
+    scall_t *sc = ud;
+    sc->final = true;
+    sc_finish(sc, DAPR_GRPC_INTERNAL, code == DAPR_ECLOSED ? "the app closed the connection "
+                                                             "mid-body"
+                                                           : "the app's response body failed");
+    sc_maybe_free(sc);
+}
+
+static const dapr__istream_sink_t sc_out_sink = {sc_out_data, sc_out_end, sc_out_error};
+
+static void sc_writable(dapr__grpc_call_t *call)
+{
+    scall_t *sc = dapr__grpc_call_user(call);
+    if (!sc || sc->finished)
+        return;
+    if (sc->out_held.len) {
+        size_t n;
+        sc_out_send(sc, sc->out_held.data, sc->out_held.len, &n);
+        if (n < sc->out_held.len) {
+            memmove(sc->out_held.data, sc->out_held.data + n, sc->out_held.len - n);
+            sc->out_held.len -= n;
+            return;
+        }
+        sc->out_held.len = 0;
+    }
+    if (sc->out_ended) {
+        sc_finish(sc, DAPR_GRPC_OK, NULL);
+        sc_maybe_free(sc);
+    } else if (sc->out_paused && sc->out) {
+        sc->out_paused = false;
+        sc->out->resume(sc->out);
+    }
+}
+
+static void sc_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *resp, void *data)
+{
+    scall_t *sc = data;
+    sc->busy++;
+    if (sc->cancelled || err) {
+        if (resp && resp->body_stream)
+            resp->body_stream->cancel(resp->body_stream);
+        sc->final = true;
+        if (err)
+            sc_finish(sc, dapr__errdef(err->id)->grpc, err->message);
+        else
+            sc_finish(sc, DAPR_GRPC_CANCELLED, "canceled");
+    } else {
+        size_t len = 0;
+        uint8_t *buf = pack_response(&sc->pool, resp, true, &len);
+        int rc = buf ? dapr__grpc_call_send(sc->call, buf, len) : DAPR_ENOMEM;
+        if (rc || !resp->body_stream) {
+            if (resp->body_stream)
+                resp->body_stream->cancel(resp->body_stream);
+            sc->final = true;
+            sc_finish(sc, rc ? DAPR_GRPC_INTERNAL : DAPR_GRPC_OK, rc ? dapr_strerror(rc) : NULL);
+        } else {
+            sc->out = resp->body_stream;
+            sc->out->read(sc->out, &sc_out_sink, sc);
+        }
+    }
+    sc->busy--;
+    sc_maybe_free(sc);
+}
+
+/* A gRPC app takes the body in one message: read it whole first. */
+static void sc_whole(int status, uint8_t *data, size_t len, void *ud)
+{
+    scall_t *sc = ud;
+    dapr_runtime_t *rt = sc->r->rt;
+    if (status) {
+        dapr__free(data);
+        sc->final = true;
+        sc_finish(sc, status == DAPR_ETOOBIG ? DAPR_GRPC_RESOURCE_EXHAUSTED : DAPR_GRPC_INTERNAL,
+                  dapr_strerror(status));
+        sc_maybe_free(sc);
+        return;
+    }
+    uint8_t *body = dapr__pool_alloc(&sc->pool, len ? len : 1);
+    if (body && len)
+        memcpy(body, data, len);
+    dapr__free(data);
+    dapr__invoke_req_t req;
+    const char *caller, *why;
+    int64_t blen;
+    int st = body ? request_of(rt, &sc->pool, sc->first->request, &req, &caller, &blen, &why)
+                  : DAPR_GRPC_RESOURCE_EXHAUSTED;
+    if (st) {
+        sc->final = true;
+        sc_finish(sc, st, "out of memory");
+        sc_maybe_free(sc);
+        return;
+    }
+    req.body = body;
+    req.body_len = len;
+    dapr__appch_invoke(rt->appch, &sc->pool, &req, caller, sc_done, sc);
+}
+
+static void sc_start(scall_t *sc)
+{
+    dapr_runtime_t *rt = sc->r->rt;
+    const ireq_t *q = sc->first->request;
+    dapr__invoke_req_t req;
+    const char *caller, *why = "bad InternalInvokeRequest";
+    int64_t blen = -1;
+    int st = !rt->appch ? DAPR_GRPC_INTERNAL
+                        : request_of(rt, &sc->pool, q, &req, &caller, &blen, &why);
+    if (!rt->appch)
+        why = "app channel is not initialized";
+    if (st) {
+        sc->final = true;
+        sc_finish(sc, st, why);
+        return;
+    }
+    sc->in = (dapr__istream_t){.length = blen, .read = sc_in_read, .pause = sc_in_pause,
+                               .resume = sc_in_resume, .cancel = sc_in_cancel};
+    if (dapr__appch_grpc_channel(rt->appch)) {
+        int rc = dapr__istream_collect(&sc->in, (size_t)rt->opt.max_body_size, sc_whole, sc);
+        if (rc) {
+            sc->final = true;
+            sc_finish(sc, DAPR_GRPC_RESOURCE_EXHAUSTED, dapr_strerror(rc));
+        }
+        return;
+    }
+    if (blen == 0 && sc->in_half && !sc->in_early.len) {
+        sc->in_closed = true; /* no body at all: none announced to the app */
+    } else {
+        req.body_stream = &sc->in;
+    }
+    req.stream_resp_ok = true;
+    dapr__appch_invoke(rt->appch, &sc->pool, &req, caller, sc_done, sc);
+}
+
+static void cls_message(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
+{
+    scall_t *sc = dapr__grpc_call_user(call);
+    if (!sc) {
+        sc = dapr__calloc(1, sizeof(*sc));
+        if (!sc) {
+            dapr__grpc_call_finish(call, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+            return;
+        }
+        sc->call = call;
+        sc->r = dapr__grpc_call_server_ud(call);
+        dapr__pool_init(&sc->pool, 2048);
+        dapr__grpc_call_set_user(call, sc);
+    }
+    if (sc->finished)
+        return;
+    sc->busy++;
+    ireqs_t *m = NULL;
+    bool ok = dapr__grpc_pb_check(
+                  &dapr__proto__internals__v1__internal_invoke_request_stream__descriptor, msg,
+                  len) == DAPR__PB_OK &&
+              (m = dapr__proto__internals__v1__internal_invoke_request_stream__unpack(NULL, len,
+                                                                                      msg));
+    if (ok && !sc->started)
+        ok = m->request && m->request->message;
+    else if (ok)
+        ok = !m->request && m->payload;
+    if (ok && m->payload)
+        ok = m->payload->seq == sc->in_seq++;
+    if (!ok) {
+        if (m)
+            dapr__proto__internals__v1__internal_invoke_request_stream__free_unpacked(m, NULL);
+        sc_in_fail(sc, DAPR_EPARSE);
+        sc->final = sc->final || !sc->started;
+        sc_finish(sc, DAPR_GRPC_INTERNAL, "grpc: error unmarshalling request: bad "
+                                          "InternalInvokeRequestStream");
+        sc->busy--;
+        sc_maybe_free(sc);
+        return;
+    }
+    if (m->payload && m->payload->data.len && !sc->in_closed) {
+        if (sc->in_sink && !sc->in_early.len)
+            sc->in_sink->on_data(sc->in_sud, m->payload->data.data, m->payload->data.len);
+        else
+            dapr__buf_append(&sc->in_early, m->payload->data.data, m->payload->data.len);
+    }
+    if (!sc->started) {
+        sc->started = true;
+        sc->first = m; /* the request's strings live here */
+        sc_start(sc);
+        sc_in_flush(sc);
+    } else {
+        dapr__proto__internals__v1__internal_invoke_request_stream__free_unpacked(m, NULL);
+    }
+    sc->busy--;
+    sc_maybe_free(sc);
+}
+
+static void cls_half_close(dapr__grpc_call_t *call)
+{
+    scall_t *sc = dapr__grpc_call_user(call);
+    if (!sc) {
+        dapr__grpc_call_finish(call, DAPR_GRPC_INTERNAL, "CallLocalStream without a request",
+                               NULL, 0);
+        return;
+    }
+    sc->busy++;
+    sc->in_half = true;
+    sc_in_flush(sc);
+    sc->busy--;
+    sc_maybe_free(sc);
+}
+
+static void cls_cancel(dapr__grpc_call_t *call)
+{
+    scall_t *sc = dapr__grpc_call_user(call);
+    if (!sc) {
+        dapr__grpc_call_finish(call, DAPR_GRPC_CANCELLED, "canceled", NULL, 0);
+        return;
+    }
+    sc->busy++;
+    sc->cancelled = true;
+    sc_in_fail(sc, DAPR_ECLOSED);
+    if (sc->out && !sc->final) {
+        dapr__istream_t *out = sc->out;
+        sc->out = NULL;
+        sc->final = true;
+        out->cancel(out);
+    }
+    if (!sc->started)
+        sc->final = true;
+    sc_finish(sc, DAPR_GRPC_CANCELLED, "canceled");
+    sc->busy--;
+    sc_maybe_free(sc);
+}
+
 /* Any other path: a call proxied by the caller's sidecar, for our app's own
  * gRPC service (spec grpc-api.md §3; lib/runtime/proxy.c). */
 static void proxy_start(dapr__grpc_call_t *call)
@@ -209,6 +675,8 @@ static void proxy_start(dapr__grpc_call_t *call)
 static const dapr__grpc_method_t internal_methods[] = {
     {.path = CALL_LOCAL, .kind = DAPR__GRPC_UNARY, .on_request = call_local,
      .on_cancel = call_local_cancel},
+    {.path = CALL_LOCAL_STREAM, .kind = DAPR__GRPC_BIDI, .on_message = cls_message,
+     .on_half_close = cls_half_close, .on_cancel = cls_cancel, .on_writable = sc_writable},
     {.path = "*", .kind = DAPR__GRPC_BIDI, .on_start = proxy_start,
      .on_message = dapr__grpc_relay_on_message, .on_half_close = dapr__grpc_relay_on_half_close,
      .on_cancel = dapr__grpc_relay_on_cancel, .on_writable = dapr__grpc_relay_on_writable},
@@ -226,7 +694,36 @@ typedef struct rcall {
     void *data;
     uint8_t *msg;
     size_t msg_len;
+    /* CallLocalStream */
+    dapr__grpc_ccall_t *cc;
+    uint64_t in_seq;
+    bool in_done;      /* the request stream is not to be touched any more */
+    bool in_ended;     /* its end came: half-close once `held` is out */
+    bool in_paused;
+    dapr__buf_t held;  /* request bytes the call could not take yet */
+    bool answered;     /* cb ran */
+    bool whole;        /* ... with the whole body: nothing more to deliver */
+    uint64_t out_seq;
+    dapr__istream_t out;
+    const dapr__istream_sink_t *sink;
+    void *sud;
 } rcall_t;
+
+static void rcall_free(rcall_t *c)
+{
+    dapr__buf_free(&c->held);
+    dapr__free(c->msg);
+    dapr__free(c);
+}
+
+/* Done with the caller's request stream (before any final event). */
+static void rin_release(rcall_t *c)
+{
+    if (c->req.body_stream && !c->in_done) {
+        c->in_done = true;
+        c->req.body_stream->cancel(c->req.body_stream);
+    }
+}
 
 static void rfail(rcall_t *c, const char *fmt, const char *a, const char *b)
 {
@@ -234,10 +731,10 @@ static void rfail(rcall_t *c, const char *fmt, const char *a, const char *b)
     snprintf(why, sizeof(why), fmt, a ? a : "", b ? b : "");
     dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_DIRECT_INVOKE, "failed to invoke, id: %s, "
                                          "err: %s", c->req.app_id, why);
+    rin_release(c);
     c->cb(e, NULL, c->data);
     dapr__apierr_free(e);
-    dapr__free(c->msg);
-    dapr__free(c);
+    rcall_free(c);
 }
 
 static void r_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, void *ud)
@@ -262,6 +759,38 @@ static const char *code_name(int code)
     return code >= 0 && code <= 16 ? n[code] : "Unknown";
 }
 
+/* The target sidecar's InternalInvokeResponse as an invocation answer
+ * (strings stay in ir; the header array goes into the pool). */
+static void response_of(dapr__pool_t *pool, const iresp_t *ir, dapr__invoke_resp_t *resp)
+{
+    size_t nh = 0;
+    for (size_t i = 0; i < ir->n_headers; i++)
+        nh += ir->headers[i]->value ? ir->headers[i]->value->n_values : 0;
+    dapr_kv_t *h = dapr__pool_alloc(pool, (nh ? nh : 1) * sizeof(*h));
+    size_t k = 0;
+    for (size_t i = 0; h && i < ir->n_headers; i++)
+        for (size_t j = 0; ir->headers[i]->value && j < ir->headers[i]->value->n_values; j++)
+            h[k++] = (dapr_kv_t){ir->headers[i]->key, ir->headers[i]->value->values[j]};
+    int code = ir->status ? ir->status->code : 200;
+    *resp = (dapr__invoke_resp_t){.headers = h, .n_headers = k};
+    if (code >= 100) { /* an HTTP app: its status code */
+        resp->http_status = code;
+    } else {            /* a gRPC app: its gRPC code */
+        resp->grpc_app = true;
+        resp->grpc_status = code;
+        resp->grpc_message = ir->status && ir->status->message ? ir->status->message : "";
+        resp->http_status = dapr__invoke_http_status(code);
+    }
+    if (ir->message) {
+        if (ir->message->data) {
+            resp->body = ir->message->data->value.data;
+            resp->body_len = ir->message->data->value.len;
+        }
+        if (ir->message->content_type && *ir->message->content_type)
+            resp->content_type = ir->message->content_type;
+    }
+}
+
 static void r_close(dapr__grpc_ccall_t *cc, int status, const char *message,
                     const dapr__grpc_md_t *trailers, size_t n, void *ud)
 {
@@ -280,39 +809,200 @@ static void r_close(dapr__grpc_ccall_t *cc, int status, const char *message,
         rfail(c, "%s%s", "bad response from the target's sidecar", "");
         return;
     }
-    size_t nh = 0;
-    for (size_t i = 0; i < ir->n_headers; i++)
-        nh += ir->headers[i]->value ? ir->headers[i]->value->n_values : 0;
-    dapr_kv_t *h = dapr__pool_alloc(c->pool, (nh ? nh : 1) * sizeof(*h));
-    size_t k = 0;
-    for (size_t i = 0; h && i < ir->n_headers; i++)
-        for (size_t j = 0; ir->headers[i]->value && j < ir->headers[i]->value->n_values; j++)
-            h[k++] = (dapr_kv_t){ir->headers[i]->key, ir->headers[i]->value->values[j]};
-    int code = ir->status ? ir->status->code : 200;
-    dapr__invoke_resp_t resp = {.headers = h, .n_headers = k};
-    if (code >= 100) { /* an HTTP app: its status code */
-        resp.http_status = code;
-    } else {            /* a gRPC app: its gRPC code */
-        resp.grpc_app = true;
-        resp.grpc_status = code;
-        resp.grpc_message = ir->status && ir->status->message ? ir->status->message : "";
-        resp.http_status = dapr__invoke_http_status(code);
-    }
-    if (ir->message) {
-        if (ir->message->data) {
-            resp.body = ir->message->data->value.data;
-            resp.body_len = ir->message->data->value.len;
-        }
-        if (ir->message->content_type && *ir->message->content_type)
-            resp.content_type = ir->message->content_type;
-    }
+    dapr__invoke_resp_t resp;
+    response_of(c->pool, ir, &resp);
     c->cb(NULL, &resp, c->data);
     dapr__proto__internals__v1__internal_invoke_response__free_unpacked(ir, NULL);
-    dapr__free(c->msg);
-    dapr__free(c);
+    rcall_free(c);
 }
 
 static const dapr__grpc_ccall_cbs_t r_cbs = {.on_message = r_message, .on_close = r_close};
+
+/* --- CallLocalStream, caller side --------------------------------------- */
+
+#define RC_OF(s, field) ((rcall_t *)((char *)(s) - offsetof(rcall_t, field)))
+
+static void out_read(dapr__istream_t *s, const dapr__istream_sink_t *sink, void *ud)
+{
+    rcall_t *c = RC_OF(s, out);
+    c->sink = sink;
+    c->sud = ud;
+}
+
+static void out_pause(dapr__istream_t *s) { dapr__grpc_ccall_pause_recv(RC_OF(s, out)->cc, true); }
+static void out_resume(dapr__istream_t *s)
+{
+    dapr__grpc_ccall_pause_recv(RC_OF(s, out)->cc, false);
+}
+
+static void out_cancel(dapr__istream_t *s)
+{
+    rcall_t *c = RC_OF(s, out);
+    c->sink = NULL;
+    dapr__grpc_ccall_cancel(c->cc); /* rs_close runs inside and frees c */
+}
+
+/* Send request bytes as payload messages; how many were taken. */
+static size_t rs_send(rcall_t *c, const uint8_t *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off > CHUNK_MAX ? CHUNK_MAX : len - off;
+        ireqs_t m = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_REQUEST_STREAM__INIT;
+        payload_t pl = DAPR__PROTO__COMMON__V1__STREAM_PAYLOAD__INIT;
+        pl.data.data = (uint8_t *)data + off;
+        pl.data.len = n;
+        pl.seq = c->in_seq;
+        m.payload = &pl;
+        size_t plen = protobuf_c_message_get_packed_size(&m.base);
+        uint8_t stackbuf[512], *buf = plen <= sizeof(stackbuf) ? stackbuf : dapr__malloc(plen);
+        if (!buf)
+            return off;
+        protobuf_c_message_pack(&m.base, buf);
+        int rc = dapr__grpc_ccall_send(c->cc, buf, plen);
+        if (buf != stackbuf)
+            dapr__free(buf);
+        if (rc)
+            return off;
+        c->in_seq++;
+        off += n;
+    }
+    return off;
+}
+
+static void rs_in_data(void *ud, const void *data, size_t len)
+{
+    rcall_t *c = ud;
+    if (c->held.len) {
+        dapr__buf_append(&c->held, data, len);
+        return;
+    }
+    size_t n = rs_send(c, data, len);
+    if (n < len) {
+        dapr__buf_append(&c->held, (const uint8_t *)data + n, len - n);
+        if (!c->in_paused) {
+            c->in_paused = true;
+            c->req.body_stream->pause(c->req.body_stream);
+        }
+    }
+}
+
+static void rs_in_end(void *ud)
+{
+    rcall_t *c = ud;
+    c->in_done = c->in_ended = true;
+    if (!c->held.len)
+        dapr__grpc_ccall_half_close(c->cc);
+}
+
+static void rs_in_error(void *ud, int code)
+{
+    rcall_t *c = ud;
+    (void)code;
+    c->in_done = true;
+    dapr__grpc_ccall_cancel(c->cc); /* rs_close reports */
+}
+
+static const dapr__istream_sink_t rs_in_sink = {rs_in_data, rs_in_end, rs_in_error};
+
+static void rs_writable(dapr__grpc_ccall_t *cc, void *ud)
+{
+    rcall_t *c = ud;
+    (void)cc;
+    if (c->held.len) {
+        size_t n = rs_send(c, (const uint8_t *)c->held.data, c->held.len);
+        if (n < c->held.len) {
+            memmove(c->held.data, c->held.data + n, c->held.len - n);
+            c->held.len -= n;
+            return;
+        }
+        c->held.len = 0;
+    }
+    if (c->in_ended)
+        dapr__grpc_ccall_half_close(c->cc);
+    else if (c->in_paused && !c->in_done) {
+        c->in_paused = false;
+        c->req.body_stream->resume(c->req.body_stream);
+    }
+}
+
+static void rs_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, void *ud)
+{
+    rcall_t *c = ud;
+    iresps_t *m = dapr__proto__internals__v1__internal_invoke_response_stream__unpack(NULL, len,
+                                                                                      msg);
+    if (!m || (!c->answered && !m->response) || (c->answered && m->response) ||
+        (m->payload && m->payload->seq != c->out_seq)) {
+        if (m)
+            dapr__proto__internals__v1__internal_invoke_response_stream__free_unpacked(m, NULL);
+        c->sink = NULL;
+        if (!c->answered)
+            c->msg_len = 1; /* remembered as "bad response" for rs_close */
+        dapr__grpc_ccall_cancel(cc);
+        return;
+    }
+    if (!c->answered) {
+        dapr__invoke_resp_t resp;
+        response_of(c->pool, m->response, &resp);
+        bool whole = false;
+        for (size_t i = 0; i < m->response->n_headers; i++)
+            whole |= !strcmp(m->response->headers[i]->key, BODY_COMPLETE_MD);
+        if (whole) {
+            resp.body = m->payload ? m->payload->data.data : NULL;
+            resp.body_len = m->payload ? m->payload->data.len : 0;
+            c->answered = c->whole = true;
+            rin_release(c);
+            c->cb(NULL, &resp, c->data);
+            dapr__proto__internals__v1__internal_invoke_response_stream__free_unpacked(m, NULL);
+            return; /* rs_close frees */
+        }
+        resp.body = NULL;
+        resp.body_len = 0;
+        resp.body_stream = &c->out;
+        c->answered = true;
+        c->out = (dapr__istream_t){.length = -1, .read = out_read, .pause = out_pause,
+                                   .resume = out_resume, .cancel = out_cancel};
+        c->cb(NULL, &resp, c->data);
+        /* the caller read or cancelled the stream (cancel freed c) */
+        if (!c->sink) {
+            dapr__proto__internals__v1__internal_invoke_response_stream__free_unpacked(m, NULL);
+            return;
+        }
+    }
+    if (m->payload) {
+        c->out_seq++;
+        if (c->sink && m->payload->data.len)
+            c->sink->on_data(c->sud, m->payload->data.data, m->payload->data.len);
+    }
+    dapr__proto__internals__v1__internal_invoke_response_stream__free_unpacked(m, NULL);
+}
+
+static void rs_close(dapr__grpc_ccall_t *cc, int status, const char *message,
+                     const dapr__grpc_md_t *trailers, size_t n, void *ud)
+{
+    rcall_t *c = ud;
+    (void)cc, (void)trailers, (void)n;
+    c->cc = NULL;
+    if (!c->answered) {
+        if (status != 0 && !c->msg_len)
+            rfail(c, "rpc error: code = %s desc = %s", code_name(status), message);
+        else
+            rfail(c, "%s%s", "bad response from the target's sidecar", "");
+        return;
+    }
+    rin_release(c);
+    const dapr__istream_sink_t *sink = c->whole ? NULL : c->sink;
+    void *sud = c->sud;
+    rcall_free(c);
+    if (sink && status == 0)
+        sink->on_end(sud);
+    else if (sink)
+        sink->on_error(sud, DAPR_EIO);
+}
+
+static const dapr__grpc_ccall_cbs_t rs_cbs = {.on_message = rs_message,
+                                              .on_close = rs_close,
+                                              .on_writable = rs_writable};
 
 static dapr__grpc_channel_t *channel_for(dapr__remote_t *r, const char *addr)
 {
@@ -362,7 +1052,11 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
     const dapr__invoke_req_t *q = &c->req;
     dapr__pool_t *p = c->pool;
     /* metadata: the caller's headers (filtered), grouped by key as given */
-    size_t nh = q->n_headers + 2, n = 0;
+    bool stream = q->body_stream || q->stream_resp_ok;
+    size_t nh = q->n_headers + 3, n = 0;
+    char lenbuf[24];
+    snprintf(lenbuf, sizeof(lenbuf), "%lld",
+             (long long)(q->body_stream ? q->body_stream->length : (int64_t)q->body_len));
     ireq_md_t *es = dapr__pool_alloc(p, nh * sizeof(*es));
     ireq_md_t **ep = dapr__pool_alloc(p, nh * sizeof(*ep));
     lsv_t *lv = dapr__pool_alloc(p, nh * sizeof(*lv));
@@ -371,9 +1065,14 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
         rfail(c, "%s%s", "out of memory", "");
         return;
     }
-    for (size_t i = 0; i < q->n_headers + 2; i++) {
+    for (size_t i = 0; i < q->n_headers + 3; i++) {
         const char *k, *v;
-        if (i < q->n_headers) {
+        if (i == q->n_headers + 2) {
+            if (!stream)
+                continue;
+            k = BODY_LENGTH_MD;
+            v = lenbuf;
+        } else if (i < q->n_headers) {
             k = q->headers[i].key;
             v = q->headers[i].value ? q->headers[i].value : "";
             if (!dapr__invoke_header_passed(k))
@@ -403,33 +1102,54 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
     ir.metadata = ep;
     ir.n_metadata = n;
     m.method = (char *)q->method;
-    any.value.data = (uint8_t *)q->body;
-    any.value.len = q->body_len;
-    m.data = &any;
+    if (!stream) {
+        any.value.data = (uint8_t *)q->body;
+        any.value.len = q->body_len;
+        m.data = &any;
+    }
     m.content_type = (char *)(q->content_type ? q->content_type : "");
     ext.verb = (Dapr__Proto__Common__V1__HTTPExtension__Verb)dapr__invoke_verb_number(q->verb);
     ext.querystring = (char *)(q->query ? q->query : "");
     m.http_extension = &ext;
     ir.message = &m;
-    size_t len = protobuf_c_message_get_packed_size(&ir.base);
+    ireqs_t sm = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_REQUEST_STREAM__INIT;
+    payload_t pl = DAPR__PROTO__COMMON__V1__STREAM_PAYLOAD__INIT;
+    const ProtobufCMessage *first = &ir.base;
+    if (stream) {
+        sm.request = &ir;
+        if (!q->body_stream && q->body_len) { /* a small body rides along */
+            pl.data.data = (uint8_t *)q->body;
+            pl.data.len = q->body_len;
+            sm.payload = &pl;
+            c->in_seq = 1;
+        }
+        first = &sm.base;
+    }
+    size_t len = protobuf_c_message_get_packed_size(first);
     uint8_t *buf = dapr__pool_alloc(p, len ? len : 1);
     if (!buf) {
         rfail(c, "%s%s", "out of memory", "");
         return;
     }
-    protobuf_c_message_pack(&ir.base, buf);
+    protobuf_c_message_pack(first, buf);
     dapr__grpc_ccall_t *cc = NULL;
-    int rc = dapr__grpc_call_start(ch, CALL_LOCAL, NULL, 0, 0, &r_cbs, c, &cc);
+    int rc = dapr__grpc_call_start(ch, stream ? CALL_LOCAL_STREAM : CALL_LOCAL, NULL, 0, 0,
+                                   stream ? &rs_cbs : &r_cbs, c, &cc);
+    c->cc = cc;
     if (!rc)
         rc = dapr__grpc_ccall_send(cc, buf, len);
-    if (!rc)
+    if (!rc && !q->body_stream)
         rc = dapr__grpc_ccall_half_close(cc);
     if (rc && cc) {
-        dapr__grpc_ccall_cancel(cc); /* r_close reports */
+        dapr__grpc_ccall_cancel(cc); /* r_close / rs_close reports */
         return;
     }
-    if (rc)
+    if (rc) {
         rfail(c, "%s%s", dapr_strerror(rc), "");
+        return;
+    }
+    if (q->body_stream)
+        q->body_stream->read(q->body_stream, &rs_in_sink, c);
 }
 
 void dapr__remote_invoke(dapr__remote_t *r, dapr__pool_t *pool, const dapr__invoke_req_t *req,

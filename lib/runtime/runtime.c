@@ -520,8 +520,19 @@ static int load_components(dapr_runtime_t *rt)
     if (!rc) {
         char *err = NULL;
         rc = dapr__resil_new(&res, rt->opt.app_id, &rt->log, &rt->resil, &err);
-        if (rc)
+        if (rc == DAPR_EPARSE) {
+            /* as Dapr: a bad Resiliency resource is reported, not fatal; the
+             * built-in defaults apply */
+            DAPR_LOG(&rt->log, DAPR_LOG_ERROR, "dapr.runtime",
+                     "failed to load resiliency, running without its policies: %s",
+                     err ? err : dapr_strerror(rc));
+            dapr__resources_t none = {0};
+            rc = dapr__resil_new(&none, rt->opt.app_id, &rt->log, &rt->resil, NULL);
+            if (rc)
+                set_error(rt, "failed to load resiliency: %s", dapr_strerror(rc));
+        } else if (rc) {
             set_error(rt, "failed to load resiliency: %s", err ? err : dapr_strerror(rc));
+        }
         dapr__free(err);
     }
     dapr__resources_free(&res);
@@ -661,6 +672,7 @@ static int start_http(dapr_runtime_t *rt)
         .max_header_bytes = (size_t)rt->opt.read_buffer_size,
         .allowed_origins = rt->opt.allowed_origins,
         .on_request = dapr__http_dispatch,
+        .stream_body = dapr__http_stream_wanted,
         .ud = rt,
     };
     const char *t = getenv("DAPR_HTTP_READ_HEADER_TIMEOUT_MS");

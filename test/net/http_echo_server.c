@@ -13,6 +13,11 @@
  *   /bigcopy?n=N    the same through dapr__http_respond (borrowed body)
  *   /inflight       number of requests with the application
  *   /shutdown       answers, then starts a graceful shutdown
+ *   /stream...      streamed: the request body is echoed back (chunked) while
+ *                   it is read, reading paused while the response queue is
+ *                   full; over h2c (not streamed) the whole body is echoed
+ *                   through the streamed response API
+ *   /rss            "<peak RSS in KiB (VmHWM)> <times /stream's _write said EAGAIN>"
  *   anything else   JSON: method, path, query, http, keep_alive, remote_ip,
  *                   headers (count and list), body_len, body_fnv (FNV-1a 32)
  */
@@ -127,6 +132,115 @@ static void big(dapr__http_req_t *req, bool copy)
     }
 }
 
+/* ---- /stream: echo the body while reading it, with backpressure ---- */
+
+static unsigned long n_eagain;
+
+typedef struct echo {
+    dapr__buf_t held; /* a piece _write refused (DAPR_EAGAIN) */
+    bool ended;       /* on_end came while a piece was held */
+} echo_t;
+
+static void echo_finish(dapr__http_req_t *req, echo_t *e, bool ok)
+{
+    dapr__buf_free(&e->held);
+    dapr__free(e);
+    if (ok)
+        dapr__http_respond_end(req);
+    else
+        dapr__http_respond_abort(req);
+}
+
+static void echo_data(dapr__http_req_t *req, const void *data, size_t len, void *ud)
+{
+    echo_t *e = ud;
+    int r = dapr__http_respond_write(req, data, len);
+    if (r == DAPR_EAGAIN) {
+        n_eagain++;
+        /* keep the piece, stop reading until the client took some */
+        if (dapr__buf_append(&e->held, data, len))
+            return; /* (oom: the echo will be short; the test notices) */
+        dapr__http_req_pause(req);
+    }
+}
+
+static void echo_end(dapr__http_req_t *req, void *ud)
+{
+    echo_t *e = ud;
+    if (e->held.len)
+        e->ended = true;
+    else
+        echo_finish(req, e, true);
+}
+
+static void echo_error(dapr__http_req_t *req, int code, void *ud)
+{
+    (void)code;
+    echo_finish(req, ud, false);
+}
+
+static void echo_writable(dapr__http_req_t *req, void *ud)
+{
+    echo_t *e = ud;
+    if (!e->held.len)
+        return;
+    int r = dapr__http_respond_write(req, e->held.data, e->held.len);
+    if (r == DAPR_EAGAIN)
+        return; /* on_writable again */
+    e->held.len = 0;
+    if (r) {
+        echo_finish(req, e, false);
+        return;
+    }
+    if (e->ended)
+        echo_finish(req, e, true);
+    else
+        dapr__http_req_resume(req);
+}
+
+static void stream_echo(dapr__http_req_t *req)
+{
+    static const dapr__http_hdr_t h[] = {{"Content-Type", "application/octet-stream"}};
+    if (!req->streamed) {
+        /* whole body already here (h2c, or no body): the streamed response API */
+        int r = dapr__http_respond_start(req, 200, h, 1, (int64_t)req->body_len, NULL, NULL);
+        if (!r)
+            r = dapr__http_respond_write(req, req->body, req->body_len);
+        if (r)
+            dapr__http_respond_abort(req);
+        else
+            dapr__http_respond_end(req);
+        return;
+    }
+    static const dapr__http_body_cbs_t cbs = {echo_data, echo_end, echo_error};
+    echo_t *e = dapr__calloc(1, sizeof(*e));
+    if (!e) {
+        dapr__http_respond_abort(req);
+        return;
+    }
+    if (dapr__http_respond_start(req, 200, h, 1, -1, echo_writable, e) ||
+        dapr__http_req_read(req, &cbs, e))
+        echo_finish(req, e, false);
+}
+
+static void rss(dapr__http_req_t *req)
+{
+    char line[256], out[64] = "0\n";
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmHWM:", 6))
+            snprintf(out, sizeof(out), "%lu %lu\n", strtoul(line + 6, NULL, 10), n_eagain);
+    if (f)
+        fclose(f);
+    dapr__http_respond(req, 200, NULL, 0, out, strlen(out));
+}
+
+static bool stream_pred(const dapr__http_req_t *req, void *ud)
+{
+    (void)ud;
+    return !strncmp(req->path, "/stream", 7);
+}
+
 static void on_done(void *ud)
 {
     uv_close((uv_handle_t *)&sigterm, NULL);
@@ -155,6 +269,10 @@ static void on_request(dapr__http_req_t *req, void *ud)
         char b[32];
         int n = snprintf(b, sizeof(b), "%zu\n", dapr__http_server_inflight(srv));
         dapr__http_respond(req, 200, NULL, 0, b, (size_t)n);
+    } else if (!strncmp(p, "/stream", 7)) {
+        stream_echo(req);
+    } else if (!strcmp(p, "/rss")) {
+        rss(req);
     } else if (!strcmp(p, "/shutdown")) {
         dapr__http_respond(req, 200, NULL, 0, "bye\n", 4);
         stop();
@@ -202,7 +320,8 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     loop = uv_default_loop();
-    dapr__http_server_config_t cfg = {.loop = loop, .on_request = on_request};
+    dapr__http_server_config_t cfg = {.loop = loop, .on_request = on_request,
+                                      .stream_body = stream_pred};
     const char *addr = "127.0.0.1";
     if (parse_args(argc, argv, &cfg, &addr)) {
         fprintf(stderr, "bad arguments\n");

@@ -390,6 +390,64 @@ spec:
     });
   });
 
+  it("retries a large streamed (chunked) body: each attempt gets the whole body", async () => {
+    const crypto = require("node:crypto");
+    const sizes = [];
+    const big = crypto.randomBytes(3 * 1024 * 1024 + 11);
+    await withApp((req, res) => {
+      let n = 0;
+      const h = crypto.createHash("sha256");
+      req.on("data", (d) => { n += d.length; h.update(d); });
+      req.on("end", () => {
+        sizes.push([n, h.digest("hex")]);
+        res.writeHead(sizes.length < 2 ? 503 : 200);
+        res.end(String(n));
+      });
+    }, "resil-retry", async (base) => {
+      // a ReadableStream body: fetch sends it chunked, so daprd streams it in
+      const body = new ReadableStream({ start(c) { for (let o = 0; o < big.length; o += 100000) c.enqueue(big.subarray(o, o + 100000)); c.close(); } });
+      const r = await fetch(`${base}/upload`, { method: "POST", body, duplex: "half" });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), String(big.length));
+      const want = crypto.createHash("sha256").update(big).digest("hex");
+      assert.deepEqual(sizes, [[big.length, want], [big.length, want]]);
+    });
+  });
+
+  it("starts with a bad Resiliency resource, logs it, and calls go on without it", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "libdapr-resil-bad-"));
+    fs.writeFileSync(path.join(dir, "bad.yaml"), `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: broken
+spec:
+  policies:
+    retries:
+      one: {policy: constant, duration: 10ms, maxRetries: 1}
+  targets:
+    apps:
+      somebody:
+        retry: nosuchpolicy
+`);
+    let calls = 0;
+    const app = http.createServer((req, res) => {
+      if (req.url === "/dapr/config") { res.writeHead(404); res.end(); return; }
+      calls++; res.end("fine");
+    });
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const daprd = await startDaprd({ appId: "resil-bad", args: ["--app-port", String(app.address().port), "--resources-path", dir] });
+    try {
+      const r = await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/invoke/resil-bad/method/x`);
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), "fine");
+      assert.match(daprd.logs(), /failed to load resiliency.*nosuchpolicy/);
+    } finally {
+      assert.equal((await daprd.stop()).code, 0);
+      await new Promise((r) => app.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("opens the circuit breaker after two failures, fails fast, then half-opens", async () => {
     let calls = 0, fail = true;
     await withApp((req, res) => {

@@ -70,7 +70,8 @@ static void test_registry(void)
     dapr_state_store_vtable_t broken = {.type = "state.broken", .version = "v1"};
     CHECK(dapr_register_state_store(&broken) == DAPR_EINVAL);
     CHECK(dapr__registry_kind_of("state.x") == DAPR__KIND_STATE);
-    CHECK(dapr__registry_kind_of("pubsub.x") == 0);
+    CHECK(dapr__registry_kind_of("pubsub.x") == DAPR__KIND_PUBSUB);
+    CHECK(dapr__registry_kind_of("bindings.x") == 0);
 }
 
 /* --- key prefixing ------------------------------------------------------ */
