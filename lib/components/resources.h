@@ -183,7 +183,12 @@ typedef struct dapr__res_endpoint {
     size_t n_headers;
     char **scopes;
     size_t n_scopes;
-    bool has_client_tls; /* spec.clientTLS given (not supported yet) */
+    bool has_client_tls; /* spec.clientTLS given */
+    /* spec.clientTLS.{rootCA,certificate,privateKey}.value: PEM text, NULL
+     * when absent (no rootCA: the system store). Checked at load (they
+     * parse, certificate and key match); secretKeyRef is refused there. */
+    char *tls_root_ca, *tls_cert, *tls_key;
+    bool tls_renegotiation; /* spec.clientTLS.renegotiation Once/FreelyAsClient */
 } dapr__res_endpoint_t;
 
 typedef struct dapr__resources {

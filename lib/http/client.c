@@ -311,6 +311,7 @@ static bool normalize_host(const char *h, char out[256])
 
 static void client_free(dapr__http_client_t *c)
 {
+    dapr__tls_ctx_free(c->tls);
     dapr__free(c->rbuf);
     dapr__free(c->host);
     dapr__free(c->authority);
@@ -322,8 +323,6 @@ int dapr__http_client_create(dapr__http_client_t **out, const dapr__http_client_
     *out = NULL;
     if (!cfg || !cfg->loop || !cfg->host || cfg->port <= 0 || cfg->port > 65535)
         return DAPR_EINVAL;
-    if (cfg->tls)
-        return DAPR_ENOTSUP;
     char host[256];
     if (!normalize_host(cfg->host, host))
         return DAPR_EINVAL;
@@ -343,6 +342,16 @@ int dapr__http_client_create(dapr__http_client_t **out, const dapr__http_client_
     dapr__logger_init(&c->own_log);
     c->own_log.level = DAPR_LOG_WARN;
     c->log = cfg->log ? cfg->log : &c->own_log;
+    if (cfg->tls) {
+        char err[400] = "";
+        int rc = dapr__tls_ctx_create(&c->tls, cfg->tls, err, sizeof(err));
+        if (rc) {
+            DAPR_LOG(c->log, DAPR_LOG_WARN, DAPR__HC_LOG_SCOPE, "TLS client for %s: %s",
+                     c->authority, err);
+            client_free(c);
+            return rc == DAPR_ENOMEM ? DAPR_ENOMEM : DAPR_EINVAL;
+        }
+    }
     c->port = cfg->port;
     c->max_conc = cfg->max_concurrency;
     c->max_idle = cfg->max_idle ? cfg->max_idle : DEFAULT_MAX_IDLE;

@@ -47,6 +47,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/tls.h"
 #include "dapr/common.h"
 #include "http/server.h" /* dapr__http_hdr_t */
 
@@ -70,16 +71,21 @@ typedef struct dapr__http_client_config {
      * that wants a deadline on the whole call cancels it). */
     uint64_t header_timeout_ms;
     size_t max_header_bytes; /* status line + headers; trailers apart; 0 = 64 KiB */
-    /* Seam for TLS (HTTPEndpoint resources with https://, --app-protocol
-     * https): must be NULL today, DAPR_ENOTSUP otherwise. All socket bytes
-     * pass through two functions of client_conn.c (dapr__hc_conn_send and
-     * conn_input), where a TLS engine will sit. */
-    const void *tls;
+    /* NULL: plain TCP. Else every connection speaks TLS 1.2+ (mbedTLS, see
+     * core/tls.h) with what this describes (borrowed for the call: parsed
+     * into the client): the server certificate is verified against
+     * tls->ca_pem (or the system store) and against `host` (SNI for a DNS
+     * name, the IP SANs for an IP literal). All socket bytes pass through
+     * two functions of client_conn.c (dapr__hc_conn_send and conn_input),
+     * where the engine sits. A failed handshake or verification fails the
+     * request with DAPR_EUNAVAIL ("x509 certificate verify failed: ..."). */
+    const dapr__tls_client_config_t *tls;
 } dapr__http_client_config_t;
 
 /* Create a client (no connection is made yet). cfg and its strings are
  * copied, cfg->log is borrowed. Errors: DAPR_EINVAL (no loop, bad host or
- * port), DAPR_ENOTSUP (tls set), DAPR_ENOMEM. */
+ * port, unusable TLS documents or CA file: logged as a warning with the
+ * reason), DAPR_ENOMEM. */
 int dapr__http_client_create(dapr__http_client_t **out, const dapr__http_client_config_t *cfg);
 
 /* Graceful close: new requests are refused with DAPR_ECLOSED; idle
@@ -99,7 +105,7 @@ typedef struct dapr__http_client_stats {
     size_t queued;         /* requests waiting for a slot */
     size_t idle;           /* pooled idle connections */
     size_t conns;          /* open connections (idle included) */
-    uint64_t connects;     /* TCP connections established so far */
+    uint64_t connects;     /* TCP connections established so far (TLS: handshakes done) */
     uint64_t reused;       /* requests sent on a pooled connection */
     uint64_t retries;      /* requests retried on a fresh connection */
 } dapr__http_client_stats_t;

@@ -2,9 +2,10 @@
  * address in turn, each under the connect timeout), reading, writing, its
  * timer, the idle pool, and its lifetime.
  *
- * The TLS seam: every byte leaving goes through dapr__hc_conn_send and every
- * byte arriving through conn_input; a TLS engine (mbedTLS, with mTLS) goes
- * between those and the socket, nowhere else.
+ * TLS: every byte leaving goes through dapr__hc_conn_send and every byte
+ * arriving through dapr__hc_conn_input; for a TLS client the engine of
+ * client_tls.c sits between those and the socket (raw_send, on_read),
+ * nowhere else.
  *
  * A write error does not fail the request by itself: the connection stops
  * writing and the read side decides, because a server that refuses the
@@ -101,6 +102,7 @@ static void conn_release(dapr__http_cconn_t *conn)
             pp = &(*pp)->knext;
         *pp = conn->knext;
     }
+    dapr__tls_conn_free(conn->tls); /* whatever state the session is in */
     dapr__buf_free(&conn->pend);
     dapr__buf_free(&conn->head);
     dapr__free(conn->hoff);
@@ -185,6 +187,11 @@ static void on_timer(uv_timer_t *t)
     case DAPR__CC_CONNECTING:
         close_tcp_next(conn, UV_ETIMEDOUT);
         break;
+    case DAPR__CC_HANDSHAKE:
+        snprintf(msg, sizeof(msg), "TLS handshake with %s: timed out after %llu ms",
+                 conn->addr_text, (unsigned long long)c->connect_to);
+        dapr__hc_conn_lost(conn, DAPR_ETIMEDOUT, msg);
+        break;
     case DAPR__CC_ACTIVE:
         if (conn->req && !conn->req->got_response) {
             snprintf(msg, sizeof(msg), "no response head from %s within %llu ms", c->authority,
@@ -240,7 +247,21 @@ static void on_connect(uv_connect_t *req, int status)
     dapr__http_client_t *c = conn->c;
     uv_timer_stop(&conn->timer);
     uv_tcp_nodelay(&conn->tcp, 1);
-    c->n_connects++;
+    if (!conn->req) {
+        dapr__hc_conn_close(conn);
+        return;
+    }
+    if (c->tls) {
+        dapr__hc_tls_start(conn); /* attaches the request once the handshake is done */
+        return;
+    }
+    dapr__hc_conn_ready(conn);
+}
+
+void dapr__hc_conn_ready(dapr__http_cconn_t *conn)
+{
+    uv_timer_stop(&conn->timer);
+    conn->c->n_connects++;
     conn->state = DAPR__CC_ACTIVE;
     if (!conn->req) {
         dapr__hc_conn_close(conn);
@@ -384,9 +405,12 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 void dapr__hc_conn_update_reading(dapr__http_cconn_t *conn)
 {
     if (conn->closed || !conn->tcp_open ||
-        (conn->state != DAPR__CC_ACTIVE && conn->state != DAPR__CC_IDLE))
+        (conn->state != DAPR__CC_ACTIVE && conn->state != DAPR__CC_IDLE &&
+         conn->state != DAPR__CC_HANDSHAKE))
         return;
-    bool want = !conn->peer_eof && !pending_input(conn) && !(conn->req && conn->req->paused);
+    bool want = conn->state == DAPR__CC_HANDSHAKE
+                    ? !conn->peer_eof /* a paused request does not hold up the handshake */
+                    : !conn->peer_eof && !pending_input(conn) && !(conn->req && conn->req->paused);
     if (want && !conn->reading) {
         if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read)) {
             conn->deferred_err = DAPR_EIO;
@@ -411,7 +435,7 @@ static int pend_append(dapr__http_cconn_t *conn, const char *data, size_t len)
     return dapr__buf_append(&conn->pend, data, len);
 }
 
-static void conn_input(dapr__http_cconn_t *conn, const char *data, size_t len)
+void dapr__hc_conn_input(dapr__http_cconn_t *conn, const char *data, size_t len)
 {
     dapr__http_creq_t *r = conn->req;
     if (!r) {
@@ -431,6 +455,13 @@ static void conn_input(dapr__http_cconn_t *conn, const char *data, size_t len)
 
 static void at_eof(dapr__http_cconn_t *conn)
 {
+    if (conn->state == DAPR__CC_HANDSHAKE) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "TLS handshake with %s: connection closed by the server",
+                 conn->addr_text);
+        dapr__hc_conn_lost(conn, DAPR_EUNAVAIL, msg);
+        return;
+    }
     if (!conn->req) {
         dapr__hc_conn_close(conn); /* the server closed an idle connection */
         return;
@@ -446,9 +477,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     dapr__http_cconn_t *conn = st->data;
     if (nread > 0) {
+        if (conn->tls) {
+            dapr__hc_tls_input(conn, buf->base, (size_t)nread); /* got_bytes: plaintext only */
+            return;
+        }
         if (conn->req)
             conn->got_bytes = true;
-        conn_input(conn, buf->base, (size_t)nread);
+        dapr__hc_conn_input(conn, buf->base, (size_t)nread);
         return;
     }
     if (nread == 0)
@@ -456,15 +491,30 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     uv_read_stop(st);
     conn->reading = false;
     if (nread == UV_EOF) {
-        conn->peer_eof = true;
-        /* a paused response sees the end when it resumes */
-        if (!pending_input(conn) && !(conn->req && conn->req->paused))
-            at_eof(conn);
+        dapr__hc_conn_eof(conn);
         return;
     }
     char msg[160];
+    if (conn->state == DAPR__CC_HANDSHAKE) {
+        snprintf(msg, sizeof(msg), "TLS handshake with %s: %s", conn->addr_text,
+                 uv_strerror((int)nread));
+        dapr__hc_conn_lost(conn, DAPR_EUNAVAIL, msg);
+        return;
+    }
     snprintf(msg, sizeof(msg), "reading from %s: %s", conn->c->authority, uv_strerror((int)nread));
     dapr__hc_conn_lost(conn, DAPR_EIO, msg);
+}
+
+void dapr__hc_conn_eof(dapr__http_cconn_t *conn)
+{
+    if (conn->reading) {
+        uv_read_stop((uv_stream_t *)&conn->tcp);
+        conn->reading = false;
+    }
+    conn->peer_eof = true;
+    /* a paused response sees the end when it resumes */
+    if (!pending_input(conn) && !(conn->req && conn->req->paused))
+        at_eof(conn);
 }
 
 /* From the kick: a deferred error, or parsing held input after a resume. */
@@ -557,6 +607,15 @@ static unsigned iov_skip(uv_buf_t *iov, unsigned n, size_t k)
 }
 
 int dapr__hc_conn_send(dapr__http_cconn_t *conn, uv_buf_t *iov, unsigned n, bool stable)
+{
+    if (conn->closed || !conn->tcp_open || conn->wdead)
+        return DAPR_EIO;
+    if (conn->tls)
+        return dapr__hc_tls_send(conn, iov, n);
+    return dapr__hc_conn_raw_send(conn, iov, n, stable);
+}
+
+int dapr__hc_conn_raw_send(dapr__http_cconn_t *conn, uv_buf_t *iov, unsigned n, bool stable)
 {
     if (conn->closed || !conn->tcp_open || conn->wdead)
         return DAPR_EIO;

@@ -2,7 +2,8 @@
  * request lifetime, the pool and retry decisions), client_req.c (submitting,
  * streamed bodies, pause/resume, cancel, attach), client_conn.c (a connection's socket: resolve,
  * connect, read, write, timer, lifetime), client_parse.c (llhttp glue for
- * responses) and client_wait.c (dapr__http_wait_port).
+ * responses), client_tls.c (TLS on a connection) and client_wait.c
+ * (dapr__http_wait_port).
  *
  * Lifetimes in one paragraph: a connection is freed only in the close
  * callback of its last libuv handle (and after its getaddrinfo, if any,
@@ -65,6 +66,7 @@ struct dapr__http_creq {
 typedef enum {
     DAPR__CC_RESOLVING,
     DAPR__CC_CONNECTING,
+    DAPR__CC_HANDSHAKE, /* TCP up, TLS handshake running (under the connect timeout) */
     DAPR__CC_ACTIVE, /* connected, carrying a request */
     DAPR__CC_IDLE,   /* connected, in the pool */
 } dapr__hc_cc_state_t;
@@ -89,6 +91,7 @@ struct dapr__http_cconn {
     dapr__http_cconn_t *knext;         /* c->kick_conns */
     dapr__http_creq_t *req;
     dapr__hc_cc_state_t state;
+    dapr__tls_conn_t *tls; /* TLS clients: from TCP connect to the free */
 
     /* lifetime */
     bool closed, tcp_open, in_kick, in_idle, gai_pending;
@@ -160,6 +163,7 @@ struct dapr__http_client {
     void *done_ud;
 
     char *rbuf;
+    dapr__tls_ctx_t *tls; /* NULL: plain TCP */
     uint64_t n_connects, n_reused, n_retries;
 };
 
@@ -206,12 +210,31 @@ void dapr__hc_conn_close(dapr__http_cconn_t *conn);
  * Returns 0 or DAPR_EIO (the connection cannot be written any more; its
  * reading side reports the outcome). */
 int dapr__hc_conn_send(dapr__http_cconn_t *conn, uv_buf_t *iov, unsigned n, bool stable);
+/* The socket as is, under TLS (client_tls.c sends its records here). */
+int dapr__hc_conn_raw_send(dapr__http_cconn_t *conn, uv_buf_t *iov, unsigned n, bool stable);
+/* Plaintext response bytes arrived (parsed, or held while paused). */
+void dapr__hc_conn_input(dapr__http_cconn_t *conn, const char *data, size_t len);
+/* The peer closed its side (TCP FIN, or a TLS close_notify). */
+void dapr__hc_conn_eof(dapr__http_cconn_t *conn);
+/* Connected (TLS: handshake done): attach the request. */
+void dapr__hc_conn_ready(dapr__http_cconn_t *conn);
 size_t dapr__hc_conn_queued(const dapr__http_cconn_t *conn);
 void dapr__hc_conn_arm(dapr__http_cconn_t *conn, uint64_t ms);
 void dapr__hc_conn_update_reading(dapr__http_cconn_t *conn);
 /* Queue the connection for the kick (resume parsing, deferred error). */
 void dapr__hc_conn_kick(dapr__http_cconn_t *conn);
 void dapr__hc_conn_process(dapr__http_cconn_t *conn);
+
+/* client_tls.c: the TLS engine (core/tls.h) between a connection and its
+ * socket. */
+/* TCP is up: create the session, send the ClientHello, read (the connect
+ * timer keeps running); dapr__hc_conn_ready follows the handshake, or the
+ * request fails with DAPR_EUNAVAIL. */
+void dapr__hc_tls_start(dapr__http_cconn_t *conn);
+/* Ciphertext from the socket: advance the handshake, deliver plaintext. */
+void dapr__hc_tls_input(dapr__http_cconn_t *conn, const char *data, size_t len);
+/* Encrypt and write. Returns 0 or DAPR_EIO (as dapr__hc_conn_send). */
+int dapr__hc_tls_send(dapr__http_cconn_t *conn, uv_buf_t *iov, unsigned n);
 
 /* client_parse.c */
 /* Ready the parser for a new request's response. */

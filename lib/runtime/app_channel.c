@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "app_channel.h"
+#include "components/resources.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "dapr/common.h"
@@ -583,17 +584,27 @@ static void closed(void *ud)
     dapr__free(ch);
 }
 
+/* The HTTPEndpoint whose spec.baseUrl string `url` is (runtime.c hands
+ * over ep->base_url itself for an endpoint name, the app id for a URL):
+ * its clientTLS applies. NULL for a URL used as the app id. */
+static const dapr__res_endpoint_t *endpoint_of(const dapr_runtime_t *rt, const char *url)
+{
+    for (size_t i = 0; i < rt->n_endpoints; i++)
+        if (rt->endpoints[i].base_url == url)
+            return &rt->endpoints[i];
+    return NULL;
+}
+
 int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
                                 size_t n_hdrs, dapr__appch_t **out)
 {
-    if (!strncmp(url, "https://", 8))
-        return DAPR_ENOTSUP;
-    if (strncmp(url, "http://", 7))
+    bool https = !strncmp(url, "https://", 8);
+    if (!https && strncmp(url, "http://", 7))
         return DAPR_EINVAL;
-    const char *h = url + 7, *slash = strchr(h, '/');
+    const char *h = url + (https ? 8 : 7), *slash = strchr(h, '/');
     size_t hl = slash ? (size_t)(slash - h) : strlen(h);
     char host[256];
-    int port = 80;
+    int port = https ? 443 : 80;
     if (!hl || hl >= sizeof(host))
         return DAPR_EINVAL;
     memcpy(host, h, hl);
@@ -624,8 +635,15 @@ int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_
         if (!ch->extra[i].key || !ch->extra[i].value)
             rc = DAPR_ENOMEM;
     }
+    /* https: the endpoint's clientTLS, or the system CAs for a bare URL */
+    const dapr__res_endpoint_t *ep = https ? endpoint_of(rt, url) : NULL;
+    dapr__tls_client_config_t tls = {0};
+    if (ep)
+        tls = (dapr__tls_client_config_t){.ca_pem = ep->tls_root_ca, .cert_pem = ep->tls_cert,
+                                          .key_pem = ep->tls_key,
+                                          .renegotiation = ep->tls_renegotiation};
     dapr__http_client_config_t cfg = {.loop = rt->loop, .log = &rt->log, .host = host,
-                                      .port = port};
+                                      .port = port, .tls = https ? &tls : NULL};
     if (!rc)
         rc = dapr__http_client_create(&ch->http, &cfg);
     if (rc) {

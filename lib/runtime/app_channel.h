@@ -20,9 +20,11 @@ typedef struct dapr__appch dapr__appch_t;
  * has no channel yet (the caller reports it), DAPR_ENOMEM, DAPR_EINVAL. */
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out);
 /* A channel to an external HTTP service (HTTPEndpoint resources, or an
- * http:// URL used as the app id): "http://host[:port][/base/path]" and
- * headers added to every call (copied). DAPR_ENOTSUP for https:// (no TLS
- * client yet), DAPR_EINVAL for a bad URL, DAPR_ENOMEM. */
+ * http(s):// URL used as the app id): "http[s]://host[:port][/base/path]"
+ * and headers added to every call (copied). https:// uses TLS with the
+ * clientTLS of the HTTPEndpoint whose base_url is `url` (the same
+ * pointer), else the system CAs. DAPR_EINVAL for a bad URL (or TLS setup
+ * that failed: logged), DAPR_ENOMEM. */
 int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
                                 size_t n_hdrs, dapr__appch_t **out);
 /* Call the app. `caller` is the calling app id (our own for local calls). */
