@@ -27,6 +27,7 @@ static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 
 extern const dapr_state_store_vtable_t dapr__state_in_memory_vtable;
 extern const dapr_state_store_vtable_t dapr__state_redis_vtable;
+extern const dapr_pubsub_vtable_t dapr__pubsub_redis_vtable;
 extern const dapr_name_resolver_vtable_t dapr__nr_mdns_vtable;
 extern const dapr_name_resolver_vtable_t dapr__nr_sqlite_vtable;
 
@@ -95,6 +96,7 @@ static void register_builtins(void)
     /* Adding a built-in component: one line here. */
     register_state(&dapr__state_in_memory_vtable);
     register_state(&dapr__state_redis_vtable);
+    register_pubsub(&dapr__pubsub_redis_vtable);
     register_nameres(&dapr__nr_mdns_vtable);
     register_nameres(&dapr__nr_sqlite_vtable);
 }
