@@ -26,6 +26,18 @@ static size_t state_caps(const dapr_component_t *c, const char **caps)
     return n;
 }
 
+static size_t pubsub_caps(const dapr_component_t *c, const char **caps)
+{
+    size_t n = 0;
+    if (c->ps_vt->features & DAPR_PUBSUB_FEATURE_SUBSCRIBE_WILDCARDS)
+        caps[n++] = "SUBSCRIBE_WILDCARDS";
+    if (c->ps_vt->features & DAPR_PUBSUB_FEATURE_MESSAGE_TTL)
+        caps[n++] = "MESSAGE_TTL";
+    if (c->ps_vt->features & DAPR_PUBSUB_FEATURE_BULK_PUBLISH)
+        caps[n++] = "BULK_PUBLISH";
+    return n;
+}
+
 int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -55,7 +67,10 @@ int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t 
         m->version = c->version;
         if (c->kind == DAPR__KIND_STATE)
             m->n_caps = state_caps(c, m->caps);
+        if (c->kind == DAPR__KIND_PUBSUB)
+            m->n_caps = pubsub_caps(c, m->caps);
     }
+    out->n_subscriptions = dapr__subs_list(rt->subs, pool, &out->subscriptions);
     size_t ne = rt->extended.len + 1;
     out->extended = dapr__pool_alloc(pool, ne * sizeof(*out->extended));
     if (!out->extended)

@@ -6,6 +6,7 @@
 
 #include "core/pool.h"
 #include "dapr/runtime.h"
+#include "runtime/subscriptions.h"
 
 #define DAPR__MAX_CAPS 8
 
@@ -26,6 +27,8 @@ typedef struct dapr__metadata {
     size_t n_components;
     const char **http_endpoints; /* names of the HTTPEndpoints in scope */
     size_t n_http_endpoints;
+    dapr__sub_info_t *subscriptions; /* pub/sub subscriptions */
+    size_t n_subscriptions;
     dapr_kv_t *extended; /* includes daprRuntimeVersion */
     size_t n_extended;
     /* appConnectionProperties */

@@ -27,9 +27,10 @@ static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 
 extern const dapr_state_store_vtable_t dapr__state_in_memory_vtable;
 extern const dapr_state_store_vtable_t dapr__state_redis_vtable;
-extern const dapr_pubsub_vtable_t dapr__pubsub_redis_vtable;
 extern const dapr_name_resolver_vtable_t dapr__nr_mdns_vtable;
 extern const dapr_name_resolver_vtable_t dapr__nr_sqlite_vtable;
+extern const dapr_pubsub_vtable_t dapr__pubsub_in_memory_vtable;
+extern const dapr_pubsub_vtable_t dapr__pubsub_redis_vtable;
 
 static int register_state(const dapr_state_store_vtable_t *vt)
 {
@@ -96,9 +97,10 @@ static void register_builtins(void)
     /* Adding a built-in component: one line here. */
     register_state(&dapr__state_in_memory_vtable);
     register_state(&dapr__state_redis_vtable);
-    register_pubsub(&dapr__pubsub_redis_vtable);
     register_nameres(&dapr__nr_mdns_vtable);
     register_nameres(&dapr__nr_sqlite_vtable);
+    register_pubsub(&dapr__pubsub_in_memory_vtable);
+    register_pubsub(&dapr__pubsub_redis_vtable);
 }
 
 void dapr__registry_init(void) { pthread_once(&builtins_once, register_builtins); }

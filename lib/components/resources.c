@@ -452,6 +452,10 @@ static int parse_doc(ctx_t *c, const dapr__yaml_doc_t *doc, dapr__resources_t *r
         c->kind = "resiliency";
         return dapr__res_add_resiliency(c, doc, r);
     }
+    if (!strcmp(kind, "Subscription")) {
+        c->kind = "subscription";
+        return dapr__res_add_subscription(c, doc, r);
+    }
     if (!strcmp(kind, "HTTPEndpoint")) {
         c->kind = "httpendpoint";
         return dapr__res_add_endpoint(c, doc, r);
@@ -483,6 +487,7 @@ void dapr__resources_free(dapr__resources_t *r)
     dapr__free(r->components);
     dapr__res_free_resiliencies(r);
     dapr__res_free_endpoints(r);
+    dapr__res_free_subscriptions(r);
     dapr__resources_init(r);
 }
 

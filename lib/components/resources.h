@@ -191,6 +191,34 @@ typedef struct dapr__res_endpoint {
     bool tls_renegotiation; /* spec.clientTLS.renegotiation Once/FreelyAsClient */
 } dapr__res_endpoint_t;
 
+/* kind: Subscription (apiVersion dapr.io/v2alpha1, or the deprecated
+ * v1alpha1 with spec.route): a declarative pub/sub subscription. */
+typedef struct dapr__res_sub_rule {
+    char *match; /* CEL source, NULL = match-all */
+    char *path;
+    int line;
+} dapr__res_sub_rule_t;
+
+typedef struct dapr__res_subscription {
+    char *file;
+    int line;
+    char *name;       /* metadata.name */
+    char *pubsubname; /* spec.pubsubname, required */
+    char *topic;      /* spec.topic, required */
+    char **md_keys;   /* spec.metadata (map of strings) */
+    char **md_vals;
+    size_t n_md;
+    dapr__res_sub_rule_t *rules; /* spec.routes.rules, in order */
+    size_t n_rules;
+    char *default_path; /* spec.routes.default (v2) or spec.route (v1), or NULL */
+    char *dead_letter;  /* spec.deadLetterTopic or NULL */
+    bool bulk_enabled;  /* spec.bulkSubscribe */
+    int64_t bulk_max_count;
+    int64_t bulk_max_await_ms;
+    char **scopes;
+    size_t n_scopes;
+} dapr__res_subscription_t;
+
 typedef struct dapr__resources {
     dapr__res_component_t *components;
     size_t n_components;
@@ -198,6 +226,8 @@ typedef struct dapr__resources {
     size_t n_resiliencies;
     struct dapr__res_endpoint *endpoints; /* kind: HTTPEndpoint, in load order */
     size_t n_endpoints;
+    dapr__res_subscription_t *subscriptions; /* kind: Subscription, in load order */
+    size_t n_subscriptions;
 } dapr__resources_t;
 
 void dapr__resources_init(dapr__resources_t *r);

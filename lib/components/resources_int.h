@@ -51,6 +51,11 @@ int dapr__res_add_endpoint(dapr__res_ctx_t *c, const dapr__yaml_doc_t *doc,
                            dapr__resources_t *r);
 void dapr__res_free_endpoints(dapr__resources_t *r);
 
+/* Parse one `kind: Subscription` document and append it to r. */
+int dapr__res_add_subscription(dapr__res_ctx_t *c, const dapr__yaml_doc_t *doc,
+                               dapr__resources_t *r);
+void dapr__res_free_subscriptions(dapr__resources_t *r);
+
 /* Parse one `kind: Resiliency` document and append it to r. */
 int dapr__res_add_resiliency(dapr__res_ctx_t *c, const dapr__yaml_doc_t *doc,
                              dapr__resources_t *r);

@@ -70,7 +70,22 @@ enum {
     X(HEALTH_NOT_READY, "ERR_HEALTH_NOT_READY", 500, 14, NULL, NULL)                           \
     X(HEALTH_APPID_NOT_MATCH, "ERR_HEALTH_APPID_NOT_MATCH", 500, 3, NULL, NULL)                \
     X(OUTBOUND_HEALTH_NOT_READY, "ERR_OUTBOUND_HEALTH_NOT_READY", 500, 14, NULL, NULL)         \
-    X(METADATA_GET, "ERR_METADATA_GET", 500, 13, NULL, NULL)
+    X(METADATA_GET, "ERR_METADATA_GET", 500, 13, NULL, NULL)                                   \
+    X(PUBSUB_NOT_CONFIGURED, "ERR_PUBSUB_NOT_CONFIGURED", 400, 9, "DAPR_PUBSUB_NOT_CONFIGURED", \
+      NULL)                                                                                    \
+    X(PUBSUB_EMPTY, "ERR_PUBSUB_EMPTY", 404, 3, "DAPR_PUBSUB_NAME_EMPTY", NULL)                 \
+    X(PUBSUB_NOT_FOUND, "ERR_PUBSUB_NOT_FOUND", 404, 3, "DAPR_PUBSUB_NOT_FOUND", NULL)          \
+    X(PUBSUB_TOPIC_EMPTY, "ERR_TOPIC_NAME_EMPTY", 404, 3, "DAPR_PUBSUB_TOPIC_NAME_EMPTY",      \
+      "pubsub")                                                                                \
+    X(PUBSUB_FORBIDDEN, "ERR_PUBSUB_FORBIDDEN", 403, 7, "DAPR_PUBSUB_FORBIDDEN", "pubsub")     \
+    X(PUBSUB_PUBLISH_MESSAGE, "ERR_PUBSUB_PUBLISH_MESSAGE", 500, 13,                           \
+      "DAPR_PUBSUB_PUBLISH_MESSAGE", "pubsub")                                                 \
+    X(PUBSUB_REQUEST_METADATA, "ERR_PUBSUB_REQUEST_METADATA", 400, 3,                          \
+      "DAPR_PUBSUB_METADATA_DESERIALIZATION", "pubsub")                                        \
+    X(PUBSUB_CLOUD_EVENTS_SER, "ERR_PUBSUB_CLOUD_EVENTS_SER", 500, 3,                          \
+      "DAPR_PUBSUB_CLOUD_EVENT_CREATION", "pubsub")                                            \
+    X(PUBSUB_EVENTS_SER, "ERR_PUBSUB_EVENTS_SER", 400, 3, "DAPR_PUBSUB_MARSHAL_EVENTS",        \
+      "pubsub")
 
 typedef enum dapr__errid {
 #define DAPR__ERRCAT_ENUM(id, code, http, grpc, reason, rtype) DAPR_ERR_##id,

@@ -126,6 +126,12 @@ static bool token_ok(dapr__grpc_call_t *call, dapr_runtime_t *rt, int *code, con
     return d == 0;
 }
 
+int dapr__gapi_check_token(dapr__grpc_call_t *call, const char **msg)
+{
+    int code = 0;
+    return token_ok(call, dapr__grpc_call_server_ud(call), &code, msg) ? 0 : code;
+}
+
 static dapr__gctx_t *gctx_new(dapr__grpc_call_t *call)
 {
     dapr__gctx_t *g = dapr__calloc(1, sizeof(*g));
@@ -249,6 +255,9 @@ static const impl_t implemented[] = {
     {"SetMetadata", dapr__gapi_set_metadata},
     {"Shutdown", dapr__gapi_shutdown},
     {"InvokeService", dapr__gapi_invoke_service},
+    {"PublishEvent", dapr__gapi_publish_event},
+    {"BulkPublishEventAlpha1", dapr__gapi_bulk_publish},
+    {"BulkPublishEvent", dapr__gapi_bulk_publish},
 };
 
 /* protobuf-c's service descriptors do not record streaming; these do. */
@@ -289,7 +298,13 @@ static void add_service(const ProtobufCServiceDescriptor *svc, const char *prefi
             if (svc == &dapr__proto__runtime__v1__dapr__descriptor &&
                 !strcmp(implemented[k].name, md->name))
                 x->fn = implemented[k].fn;
-        if (x->fn) {
+        if (svc == &dapr__proto__runtime__v1__dapr__descriptor &&
+            !strcmp(md->name, "SubscribeTopicEventsAlpha1")) {
+            t->kind = DAPR__GRPC_BIDI;
+            t->on_message = dapr__gapi_subscribe_on_message;
+            t->on_half_close = dapr__gapi_subscribe_on_half_close;
+            t->on_cancel = dapr__gapi_subscribe_on_cancel;
+        } else if (x->fn) {
             t->kind = DAPR__GRPC_UNARY;
             t->on_request = on_request;
             t->on_cancel = on_cancel;

@@ -55,5 +55,13 @@ void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_set_metadata(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_shutdown(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_invoke_service(dapr__gctx_t *g, const ProtobufCMessage *req);
+/* The API token check of every Dapr RPC: 0, or the gRPC code with *msg. */
+int dapr__gapi_check_token(dapr__grpc_call_t *call, const char **msg);
+/* SubscribeTopicEventsAlpha1 (bidi streaming, api_pubsub.c). */
+void dapr__gapi_subscribe_on_message(dapr__grpc_call_t *call, const uint8_t *msg, size_t len);
+void dapr__gapi_subscribe_on_half_close(dapr__grpc_call_t *call);
+void dapr__gapi_subscribe_on_cancel(dapr__grpc_call_t *call);
+void dapr__gapi_publish_event(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_bulk_publish(dapr__gctx_t *g, const ProtobufCMessage *req);
 
 #endif

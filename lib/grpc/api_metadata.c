@@ -14,6 +14,62 @@ static void oom(dapr__gctx_t *g)
     dapr__gapi_status(g, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 }
 
+typedef Dapr__Proto__Runtime__V1__PubsubSubscription pb_sub_t;
+typedef Dapr__Proto__Runtime__V1__PubsubSubscriptionRule pb_rule_t;
+typedef Dapr__Proto__Runtime__V1__PubsubSubscription__MetadataEntry pb_smd_t;
+
+static int subscriptions_pb(dapr__gctx_t *g, const dapr__metadata_t *m,
+                            Dapr__Proto__Runtime__V1__GetMetadataResponse *r)
+{
+    size_t n = m->n_subscriptions;
+    if (!n)
+        return 0;
+    pb_sub_t *s = dapr__pool_alloc(&g->pool, n * sizeof(*s));
+    pb_sub_t **sp = dapr__pool_alloc(&g->pool, n * sizeof(*sp));
+    Dapr__Proto__Runtime__V1__PubsubSubscriptionRules *rs =
+        dapr__pool_alloc(&g->pool, n * sizeof(*rs));
+    if (!s || !sp || !rs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const dapr__sub_info_t *in = &m->subscriptions[i];
+        dapr__proto__runtime__v1__pubsub_subscription__init(&s[i]);
+        s[i].pubsub_name = (char *)in->pubsubname;
+        s[i].topic = (char *)in->topic;
+        s[i].dead_letter_topic = (char *)in->dead_letter;
+        s[i].type = !strcmp(in->type, "DECLARATIVE") ? 1 : !strcmp(in->type, "PROGRAMMATIC") ? 2
+                    : !strcmp(in->type, "STREAMING") ? 3 : 0;
+        pb_smd_t *md = dapr__pool_alloc(&g->pool, (in->n_md + 1) * sizeof(*md));
+        pb_smd_t **mdp = dapr__pool_alloc(&g->pool, (in->n_md + 1) * sizeof(*mdp));
+        pb_rule_t *ru = dapr__pool_alloc(&g->pool, (in->n_rules + 1) * sizeof(*ru));
+        pb_rule_t **rup = dapr__pool_alloc(&g->pool, (in->n_rules + 1) * sizeof(*rup));
+        if (!md || !mdp || !ru || !rup)
+            return -1;
+        for (size_t k = 0; k < in->n_md; k++) {
+            dapr__proto__runtime__v1__pubsub_subscription__metadata_entry__init(&md[k]);
+            md[k].key = (char *)in->md[k].key;
+            md[k].value = (char *)in->md[k].value;
+            mdp[k] = &md[k];
+        }
+        s[i].metadata = mdp;
+        s[i].n_metadata = in->n_md;
+        for (size_t k = 0; k < in->n_rules; k++) {
+            dapr__proto__runtime__v1__pubsub_subscription_rule__init(&ru[k]);
+            if (in->match[k])
+                ru[k].match = (char *)in->match[k];
+            ru[k].path = (char *)in->path[k];
+            rup[k] = &ru[k];
+        }
+        dapr__proto__runtime__v1__pubsub_subscription_rules__init(&rs[i]);
+        rs[i].rules = rup;
+        rs[i].n_rules = in->n_rules;
+        s[i].rules = &rs[i];
+        sp[i] = &s[i];
+    }
+    r->subscriptions = sp;
+    r->n_subscriptions = n;
+    return 0;
+}
+
 void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req)
 {
     dapr__metadata_t m;
@@ -69,6 +125,10 @@ void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req)
     }
     r.extended_metadata = ep;
     r.n_extended_metadata = ne;
+    if (subscriptions_pb(g, &m, &r)) {
+        oom(g);
+        return;
+    }
     r.enabled_features = (char **)m.features;
     r.n_enabled_features = m.n_features;
     Dapr__Proto__Runtime__V1__AppConnectionProperties app =

@@ -42,6 +42,53 @@ static void components_json(dapr__buf_t *b, const dapr__metadata_t *m)
     dapr__buf_putc(b, ']');
 }
 
+/* spec §9.1: pubsubname, topic, deadLetterTopic and type always present */
+static void subscriptions_json(dapr__buf_t *b, const dapr__metadata_t *m)
+{
+    if (!m->n_subscriptions)
+        return;
+    jkey(b, "subscriptions", true);
+    dapr__buf_putc(b, '[');
+    for (size_t i = 0; i < m->n_subscriptions; i++) {
+        const dapr__sub_info_t *s = &m->subscriptions[i];
+        dapr__buf_puts(b, i ? ",{" : "{");
+        jkey(b, "pubsubname", false);
+        jstr(b, s->pubsubname);
+        jkey(b, "topic", true);
+        jstr(b, s->topic);
+        if (s->n_md) {
+            jkey(b, "metadata", true);
+            dapr__buf_putc(b, '{');
+            for (size_t k = 0; k < s->n_md; k++) {
+                jkey(b, s->md[k].key, k > 0);
+                jstr(b, s->md[k].value);
+            }
+            dapr__buf_putc(b, '}');
+        }
+        if (s->n_rules) {
+            jkey(b, "rules", true);
+            dapr__buf_putc(b, '[');
+            for (size_t k = 0; k < s->n_rules; k++) {
+                dapr__buf_puts(b, k ? ",{" : "{");
+                if (s->match[k]) {
+                    jkey(b, "match", false);
+                    jstr(b, s->match[k]);
+                }
+                jkey(b, "path", s->match[k] != NULL);
+                jstr(b, s->path[k]);
+                dapr__buf_putc(b, '}');
+            }
+            dapr__buf_putc(b, ']');
+        }
+        jkey(b, "deadLetterTopic", true);
+        jstr(b, s->dead_letter);
+        jkey(b, "type", true);
+        jstr(b, s->type);
+        dapr__buf_putc(b, '}');
+    }
+    dapr__buf_putc(b, ']');
+}
+
 static void app_props_json(dapr__buf_t *b, const dapr__metadata_t *m)
 {
     jkey(b, "appConnectionProperties", true);
@@ -93,6 +140,7 @@ void dapr__http_metadata_get(dapr_runtime_t *rt, dapr__http_req_t *req)
         }
         dapr__buf_putc(&b, ']');
     }
+    subscriptions_json(&b, &m);
     jkey(&b, "extended", true);
     dapr__buf_putc(&b, '{');
     for (size_t i = 0; i < m.n_extended; i++) {

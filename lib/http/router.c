@@ -48,8 +48,8 @@ static const route_t routes[] = {
     {M_POST, "/v1.0/shutdown", dapr__http_shutdown, NULL},
     /* Building blocks that arrive with later issues: a clear 501 rather
      * than a misleading invocation fallback. */
-    {M_ANY, "/v1.0/publish/**", unimplemented, "pub/sub"},
-    {M_ANY, "/v1.0-alpha1/publish/**", unimplemented, "pub/sub"},
+    {M_POST | M_PUT, "/v1.0/publish/**", dapr__http_publish, NULL},
+    {M_POST | M_PUT, "/v1.0-alpha1/publish/bulk/**", dapr__http_publish_bulk, NULL},
     {M_ANY, "/v1.0/bindings/**", unimplemented, "bindings"},
     {M_ANY, "/v1.0/secrets/**", unimplemented, "secrets"},
     {M_ANY, "/v1.0/actors/**", unimplemented, "actors"},

@@ -18,6 +18,7 @@
 #include "app_health.h"
 #include "remote.h"
 #include "resiliency.h"
+#include "subscriptions.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime"
@@ -113,7 +114,23 @@ static void free_components(dapr_runtime_t *rt)
         dapr__component_free(rt->components[i]);
     dapr__free(rt->components);
     rt->components = NULL;
-    rt->n_components = rt->n_state_stores = 0;
+    rt->n_components = rt->n_state_stores = rt->n_pubsubs = 0;
+}
+
+/* A component's own init/close, whatever its kind. */
+static int comp_init(dapr_component_t *c, dapr_component_done_cb done)
+{
+    if (c->kind == DAPR__KIND_PUBSUB)
+        return c->ps_vt->init(c, done);
+    return c->state_vt->init(c, done);
+}
+
+static void comp_close(dapr_component_t *c, dapr_component_done_cb done)
+{
+    if (c->kind == DAPR__KIND_PUBSUB)
+        c->ps_vt->close(c, done);
+    else
+        c->state_vt->close(c, done);
 }
 
 static void walk_close(uv_handle_t *h, void *arg)
@@ -183,6 +200,7 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
         rt->pending_closes++;
         dapr__app_health_close(h, destroy_appch_closed, rt);
     }
+    dapr__subs_stop(rt->subs);
     close_endpoints(rt, destroy_appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
@@ -202,7 +220,7 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
             c->closing = true;
             c->user = rt;
             rt->pending_closes++;
-            c->state_vt->close(c, destroy_close_done);
+            comp_close(c, destroy_close_done);
         }
     }
     while (rt->pending_closes || rt->open_servers || rt->late_inits)
@@ -215,6 +233,8 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     uv_run(rt->loop, UV_RUN_NOWAIT);
     dapr__http_server_free(rt->http);
     dapr__grpc_server_free(rt->grpc);
+    dapr__subs_free(rt->subs);
+    rt->subs = NULL;
     free_components(rt);
     size_t it = 0;
     void *v;
@@ -252,6 +272,21 @@ int dapr__runtime_state_store(dapr_runtime_t *rt, const char *name, dapr_compone
     for (size_t i = 0; i < rt->n_components; i++) {
         dapr_component_t *c = rt->components[i];
         if (c->kind == DAPR__KIND_STATE && c->initialised && !c->closing &&
+            !strcmp(c->name, name)) {
+            *out = c;
+            return 0;
+        }
+    }
+    return DAPR_ENOTFOUND;
+}
+
+int dapr__runtime_pubsub(dapr_runtime_t *rt, const char *name, dapr_component_t **out)
+{
+    if (!rt->n_pubsubs)
+        return DAPR_ESTATE;
+    for (size_t i = 0; i < rt->n_components; i++) {
+        dapr_component_t *c = rt->components[i];
+        if (c->kind == DAPR__KIND_PUBSUB && c->initialised && !c->closing &&
             !strcmp(c->name, name)) {
             *out = c;
             return 0;
@@ -378,7 +413,7 @@ static void init_done(dapr_component_t *c, int status, const char *detail)
             c->initialised = true;
             c->closing = true;
             rt->pending_closes++;
-            c->state_vt->close(c, stop_close_done);
+            comp_close(c, stop_close_done);
         } else {
             maybe_stopped(rt);
         }
@@ -393,6 +428,8 @@ static void init_done(dapr_component_t *c, int status, const char *detail)
         c->initialised = true;
         if (c->kind == DAPR__KIND_STATE)
             rt->n_state_stores++;
+        if (c->kind == DAPR__KIND_PUBSUB)
+            rt->n_pubsubs++;
         dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "component loaded. name: %s, type: %s/%s",
                   c->name, c->type, c->version);
     } else {
@@ -454,7 +491,7 @@ static int start_component(dapr_runtime_t *rt, const dapr__res_component_t *r)
     uv_timer_start(&ci->timer, init_timeout, (uint64_t)ci->timeout_ms, 0);
     c->user = ci;
     rt->pending_inits++;
-    rc = c->state_vt->init(c, init_done);
+    rc = comp_init(c, init_done);
     if (rc) {
         snprintf(err, sizeof(err), "init failed: %s", dapr_strerror(rc));
         init_done(c, rc, err);
@@ -517,6 +554,8 @@ static int load_components(dapr_runtime_t *rt)
     rt->n_endpoints = res.n_endpoints;
     res.endpoints = NULL;
     res.n_endpoints = 0;
+    if (!rc)
+        rc = dapr__subs_create(rt, &res, &rt->subs);
     if (!rc) {
         char *err = NULL;
         rc = dapr__resil_new(&res, rt->opt.app_id, &rt->log, &rt->resil, &err);
@@ -810,6 +849,7 @@ static void app_discovered(int status, void *ud)
     rt->ready = true;
     read_app_config(rt);
     start_app_health(rt);
+    dapr__subs_app_ready(rt->subs);
 }
 
 static void wait_for_app(dapr_runtime_t *rt)
@@ -825,6 +865,7 @@ static void wait_for_app(dapr_runtime_t *rt)
         rt->app_wait = NULL;
         rt->ready = true; /* cannot poll: do not hold readiness hostage */
         start_app_health(rt);
+        dapr__subs_app_ready(rt->subs);
     }
 }
 
@@ -975,6 +1016,8 @@ static void close_components(dapr_runtime_t *rt)
         rt->pending_closes++;
         dapr__app_health_close(h, appch_closed, rt);
     }
+    /* deliveries are answered and subscriptions ended before any close */
+    dapr__subs_stop(rt->subs);
     close_endpoints(rt, appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
@@ -995,7 +1038,7 @@ static void close_components(dapr_runtime_t *rt)
         c->closing = true;
         c->user = rt;
         rt->pending_closes++;
-        c->state_vt->close(c, stop_close_done);
+        comp_close(c, stop_close_done);
     }
     rt->pending_closes--;
     maybe_stopped(rt);
@@ -1031,6 +1074,7 @@ int dapr_runtime_stop(dapr_runtime_t *rt, dapr_runtime_cb cb, void *data)
     rt->stop_cb = cb;
     rt->stop_data = data;
     dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "Stop command issued. Shutting down all operations");
+    dapr__subs_end_streams(rt->subs); /* streaming subscribers must not hold the gRPC server */
     uv_timer_init(rt->loop, &rt->stop_timer);
     rt->stop_timer.data = rt;
     rt->stop_timer_live = true;

@@ -40,6 +40,8 @@ struct dapr_runtime {
     dapr_component_t **components;
     size_t n_components;
     size_t n_state_stores;
+    size_t n_pubsubs;
+    struct dapr__subs *subs; /* the subscriptions router (subscriptions.h), or NULL */
     size_t pending_inits;
     size_t late_inits; /* inits that timed out and have not reported yet */
 
@@ -84,6 +86,10 @@ struct dapr_runtime {
 /* Find a loaded state store by name: 0, DAPR_ENOTFOUND (no such store) or
  * DAPR_ESTATE (no state store configured at all). */
 int dapr__runtime_state_store(dapr_runtime_t *rt, const char *name, dapr_component_t **out);
+
+/* Find a loaded pub/sub by name: 0, DAPR_ENOTFOUND or DAPR_ESTATE (none
+ * configured at all). */
+int dapr__runtime_pubsub(dapr_runtime_t *rt, const char *name, dapr_component_t **out);
 
 /* The channel for an external HTTP service named by app_id: an HTTPEndpoint
  * resource's name (in scope) or an http(s):// URL. 0 and *out (owned by the

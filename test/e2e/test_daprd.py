@@ -135,7 +135,7 @@ class StateApi:
         st, err = d.json("GET", "/v1.0/nothing/here")
         self.assertEqual((st, err["errorCode"]), (404, "ERR_DIRECT_INVOKE"))
         # building blocks not implemented yet say so
-        st, err = d.json("POST", "/v1.0/publish/pubsub/topic", {"a": 1})
+        st, err = d.json("POST", "/v1.0/bindings/b", {"operation": "create"})
         self.assertEqual((st, err["errorCode"]), (501, "ERR_API_UNIMPLEMENTED"))
 
     def test_ttl_and_query_metadata(self):

@@ -184,18 +184,18 @@ test('unknown method path → UNKNOWN naming dapr-app-id; unimplemented RPC → 
   await failure(rawCall('/foo.Bar/Baz', 'x'), S.UNKNOWN,
     'failed to proxy request: required metadata dapr-app-id or dapr-callee-app-id not found');
   await failure(rawCall('/dapr.proto.runtime.v1.Dapr/NoSuchRpc', ''), S.UNKNOWN, /dapr-app-id/);
-  await failure(call('PublishEvent', { pubsub_name: 'p', topic: 't', data: Buffer.from('x') }),
-    S.UNIMPLEMENTED, /\bPublishEvent\b/);
+  await failure(call('InvokeBinding', { name: 'b', operation: 'create', data: Buffer.from('x') }),
+    S.UNIMPLEMENTED, /\bInvokeBinding\b/);
   // a streaming one answers too (at the first message or the half-close)
-  const bidi = client.SubscribeTopicEventsAlpha1(md());
+  const bidi = client.SubscribeActorEventsAlpha1(md());
   const st = await withTimeout(new Promise((resolve) => {
     bidi.on('error', resolve);
     bidi.on('status', (s) => { if (s.code !== S.OK) resolve(s); });
     bidi.on('data', () => {});
     bidi.end();
-  }), 5000, 'SubscribeTopicEventsAlpha1');
+  }), 5000, 'SubscribeActorEventsAlpha1');
   assert.equal(st.code, S.UNIMPLEMENTED);
-  assert.match(st.details, /\bSubscribeTopicEventsAlpha1\b/);
+  assert.match(st.details, /\bSubscribeActorEventsAlpha1\b/);
 });
 
 test('max message size 64Ki: one byte under and at succeed, one over → RESOURCE_EXHAUSTED', async () => {

@@ -194,7 +194,13 @@ static void test_multi_document(void)
         CHECK_EQ_INT(r.components[1].line, 23); /* its `---` */
     }
     dapr__buf_cstr(&logs);
-    CHECK(logs.data && strstr(logs.data, "multi.yaml:5: skipping Subscription"));
+    CHECK_EQ_INT(r.n_subscriptions, 1); /* kind: Subscription is loaded now */
+    if (r.n_subscriptions == 1) {
+        CHECK_EQ_STR(r.subscriptions[0].name, "orders");
+        CHECK_EQ_STR(r.subscriptions[0].topic, "orders");
+        CHECK_EQ_STR(r.subscriptions[0].default_path, "/orders");
+        CHECK_EQ_INT(r.subscriptions[0].line, 5);
+    }
     CHECK(logs.data && strstr(logs.data, "scope=dapr.runtime.resources"));
     CHECK(logs.data && strstr(logs.data, "skipping ConfigMap"));
     dapr__buf_free(&logs);
@@ -651,6 +657,82 @@ static void test_expand(void)
 
 /* Every allocation failure ends in DAPR_ENOMEM or success, never a crash or
  * a leak (LSan checks the latter). */
+/* kind: Subscription, v2alpha1 and v1alpha1 shapes, and its errors. */
+static void test_subscriptions(void)
+{
+    static const char yaml[] =
+        "apiVersion: dapr.io/v2alpha1\n"
+        "kind: Subscription\n"
+        "metadata: {name: s2}\n"
+        "spec:\n"
+        "  pubsubname: pubsub\n"
+        "  topic: orders\n"
+        "  deadLetterTopic: poison\n"
+        "  metadata: {rawPayload: \"true\", other: x}\n"
+        "  bulkSubscribe: {enabled: true, maxMessagesCount: 10, maxAwaitDurationMs: 40}\n"
+        "  routes:\n"
+        "    rules:\n"
+        "    - {match: 'event.type == \"a\"', path: /a}\n"
+        "    - {path: /b}\n"
+        "    default: /d\n"
+        "scopes: [app1]\n"
+        "---\n"
+        "apiVersion: dapr.io/v1alpha1\n"
+        "kind: Subscription\n"
+        "metadata: {name: s1}\n"
+        "spec: {pubsubname: p, topic: t, route: /r}\n";
+    dapr__resources_t r;
+    dapr__resources_init(&r);
+    char *err = NULL;
+    CHECK_EQ_INT(parse(&r, yaml, &err), 0);
+    CHECK_EQ_INT(r.n_subscriptions, 2);
+    if (r.n_subscriptions == 2) {
+        const dapr__res_subscription_t *s = &r.subscriptions[0];
+        CHECK_EQ_STR(s->name, "s2");
+        CHECK_EQ_STR(s->pubsubname, "pubsub");
+        CHECK_EQ_STR(s->dead_letter, "poison");
+        CHECK_EQ_INT(s->n_md, 2);
+        CHECK_EQ_STR(s->md_keys[0], "rawPayload");
+        CHECK_EQ_STR(s->md_vals[0], "true");
+        CHECK(s->bulk_enabled);
+        CHECK_EQ_INT(s->bulk_max_count, 10);
+        CHECK_EQ_INT(s->bulk_max_await_ms, 40);
+        CHECK_EQ_INT(s->n_rules, 2);
+        CHECK_EQ_STR(s->rules[0].match, "event.type == \"a\"");
+        CHECK_EQ_STR(s->rules[0].path, "/a");
+        CHECK(s->rules[1].match == NULL);
+        CHECK_EQ_STR(s->default_path, "/d");
+        CHECK_EQ_INT(s->n_scopes, 1);
+        CHECK_EQ_STR(r.subscriptions[1].default_path, "/r");
+        CHECK_EQ_INT(r.subscriptions[1].n_rules, 0);
+    }
+    dapr__resources_free(&r);
+    static const struct {
+        const char *yaml, *want;
+    } bad[] = {
+        {"kind: Subscription\napiVersion: dapr.io/v2alpha1\nmetadata: {name: x}\nspec: {topic: t}\n",
+         "f.yaml:1: subscription x: spec.pubsubname is required"},
+        {"kind: Subscription\napiVersion: dapr.io/v2alpha1\nmetadata: {name: x}\nspec: {pubsubname: p}\n",
+         "spec.topic is required"},
+        {"kind: Subscription\napiVersion: dapr.io/v2alpha1\nmetadata: {name: x}\n"
+         "spec: {pubsubname: p, topic: t, bulkSubscribe: {enabled: maybe}}\n",
+         "bulkSubscribe.enabled: invalid value"},
+        {"kind: Subscription\napiVersion: dapr.io/v2alpha1\nmetadata: {name: x}\n"
+         "spec: {pubsubname: p, topic: t, routes: {rules: [{match: a}]}}\n",
+         "path is required"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = NULL;
+        dapr__resources_init(&r);
+        CHECK_EQ_INT(parse(&r, bad[i].yaml, &err), DAPR_EPARSE);
+        CHECK(err && strstr(err, bad[i].want));
+        if (err && !strstr(err, bad[i].want))
+            fprintf(stderr, "got: %s\n", err);
+        dapr__free(err);
+        dapr__resources_free(&r);
+    }
+}
+
 static void test_alloc_failures(void)
 {
     int ok = 0;
@@ -692,6 +774,7 @@ int main(void)
     test_yaml_reader();
     test_load_dir();
     test_expand();
+    test_subscriptions();
     test_alloc_failures();
     return test_result();
 }

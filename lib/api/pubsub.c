@@ -1,0 +1,611 @@
+#include "pubsub.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/json.h"
+#include "core/strutil.h"
+#include "runtime/runtime_int.h"
+
+/* ---------------------------------------------------------------------
+ * Small helpers: base64, trace context, times, content types
+ * ------------------------------------------------------------------- */
+
+static const char b64tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int dapr__b64_encode(dapr__buf_t *out, const uint8_t *in, size_t n)
+{
+    if (dapr__buf_reserve(out, 4 * ((n + 2) / 3) + 1))
+        return DAPR_ENOMEM;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        char q[4] = {b64tbl[(v >> 18) & 63], b64tbl[(v >> 12) & 63],
+                     i + 1 < n ? b64tbl[(v >> 6) & 63] : '=', i + 2 < n ? b64tbl[v & 63] : '='};
+        dapr__buf_append(out, q, 4);
+    }
+    return out->oom ? DAPR_ENOMEM : 0;
+}
+
+long dapr__b64_decode(const char *in, size_t n, uint8_t *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    long o = 0;
+    while (n && in[n - 1] == '=')
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = in[i] ? strchr(b64tbl, in[i]) : NULL;
+        if (!p)
+            return -1;
+        acc = (acc << 6) | (uint32_t)(p - b64tbl);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)((acc >> bits) & 0xff);
+        }
+    }
+    return o;
+}
+
+void dapr__pubsub_new_traceparent(char out[56])
+{
+    char a[37], b[37], hex[48];
+    dapr__uuid4(a);
+    dapr__uuid4(b);
+    size_t k = 0;
+    for (const char *p = a; *p && k < 32; p++)
+        if (*p != '-')
+            hex[k++] = *p;
+    for (const char *p = b; *p && k < 48; p++)
+        if (*p != '-')
+            hex[k++] = *p;
+    snprintf(out, 56, "00-%.32s-%.16s-00", hex, hex + 32);
+}
+
+int64_t dapr__pubsub_parse_time(const char *s)
+{
+    struct tm tm = {0};
+    int y, mo, d, h, mi, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return -1;
+    const char *p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    int64_t off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+            return -1;
+        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    return (int64_t)timegm(&tm) - off;
+}
+
+bool dapr__pubsub_is_json_ct(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == 16 && !strncasecmp(ct, "application/json", 16))
+        return true;
+    return n > 5 && !strncasecmp(ct + n - 5, "+json", 5);
+}
+
+static bool ct_is(const char *ct, const char *want)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";"), wl = strlen(want);
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return n == wl && !strncasecmp(ct, want, n);
+}
+
+static const char *md_get(dapr__md_t md, const char *key)
+{
+    for (size_t i = md.n; i-- > 0;)
+        if (!dapr__strcasecmp(md.kv[i].key, key))
+            return md.kv[i].value;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Lookup and errors
+ * ------------------------------------------------------------------- */
+
+dapr_component_t *dapr__pubsub_find(dapr_runtime_t *rt, const char *name, dapr__apierr_t **err)
+{
+    dapr_component_t *c = NULL;
+    *err = NULL;
+    if (!name || !*name) {
+        /* Dapr checks for an empty name before anything else */
+        *err = dapr__apierr_new(DAPR_ERR_PUBSUB_EMPTY, "pubsub name is empty");
+        dapr__apierr_md(*err, "appID", rt->opt.app_id);
+        return NULL;
+    }
+    int rc = dapr__runtime_pubsub(rt, name, &c);
+    if (rc == DAPR_ESTATE)
+        *err = dapr__apierr_new(DAPR_ERR_PUBSUB_NOT_CONFIGURED, "pubsub %s is not configured",
+                                name);
+    else if (rc)
+        *err = dapr__apierr_new(DAPR_ERR_PUBSUB_NOT_FOUND, "pubsub %s is not found", name);
+    if (*err)
+        dapr__apierr_md(*err, "appID", rt->opt.app_id);
+    return rc ? NULL : c;
+}
+
+/* Whether `topic` is one of the comma-separated names in list[0..n). */
+static bool in_list(const char *list, size_t n, const char *topic)
+{
+    size_t tl = strlen(topic);
+    while (n) {
+        size_t k = 0;
+        while (k < n && list[k] != ',')
+            k++;
+        const char *s = list;
+        size_t l = k;
+        while (l && (*s == ' ')) {
+            s++;
+            l--;
+        }
+        while (l && s[l - 1] == ' ')
+            l--;
+        if (l == tl && !strncmp(s, topic, tl))
+            return true;
+        list += k;
+        n -= k;
+        if (n) {
+            list++;
+            n--;
+        }
+    }
+    return false;
+}
+
+bool dapr__pubsub_topic_allowed(const dapr_component_t *c, const char *app_id,
+                                const char *topic, bool publish)
+{
+    const char *allowed = dapr_component_metadata(c, "allowedTopics");
+    const char *prot = dapr_component_metadata(c, "protectedTopics");
+    const char *scopes = dapr_component_metadata(c, publish ? "publishingScopes"
+                                                            : "subscriptionScopes");
+    if (allowed && *allowed && !in_list(allowed, strlen(allowed), topic))
+        return false;
+    bool is_protected = prot && *prot && in_list(prot, strlen(prot), topic);
+    /* this app's entry of the scopes: "app=t1,t2" among ';'-separated ones */
+    const char *mine = NULL;
+    size_t mine_len = 0;
+    bool listed = false;
+    for (const char *p = scopes ? scopes : ""; *p;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (eq && app_id && (size_t)(eq - p) == strlen(app_id) &&
+            !strncmp(p, app_id, (size_t)(eq - p))) {
+            listed = true;
+            mine = eq + 1;
+            mine_len = len - (size_t)(eq - p) - 1;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    if (!is_protected && !listed)
+        return true;
+    return mine && in_list(mine, mine_len, topic);
+}
+
+static dapr__apierr_t *rich(dapr__errid_t id, const char *pubsub, dapr_runtime_t *rt,
+                            const char *msg)
+{
+    dapr__apierr_t *e = dapr__apierr_new(id, "%s", msg);
+    dapr__apierr_resource(e, pubsub);
+    dapr__apierr_md(e, "appID", rt->opt.app_id);
+    return e;
+}
+
+/* ---------------------------------------------------------------------
+ * The CloudEvents envelope (spec §3.2)
+ * ------------------------------------------------------------------- */
+
+typedef struct env_in {
+    const char *pubsub, *topic;
+    const uint8_t *data;
+    size_t len;
+    const char *ct;
+    dapr__md_t md;
+    const char *traceparent, *tracestate;
+    bool ttl_native;
+} env_in_t;
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+    return json_object_set_new(o, k, json_string(v ? v : ""));
+}
+
+/* The metadata override cloudevent.<field>, if given. */
+static const char *ce_override(dapr__md_t md, const char *field)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "cloudevent.%s", field);
+    const char *v = md_get(md, key);
+    return v && *v ? v : NULL;
+}
+
+static int add_data(json_t *ce, const env_in_t *in, const char *ct)
+{
+    if (dapr__pubsub_is_json_ct(ct)) {
+        json_error_t je;
+        json_t *j = in->len ? json_loadb((const char *)in->data, in->len,
+                                         JSON_DECODE_ANY | JSON_ALLOW_NUL, &je)
+                            : NULL;
+        if (j)
+            return json_object_set_new(ce, "data", j);
+    } else if (ct_is(ct, "application/octet-stream")) {
+        dapr__buf_t b = DAPR__BUF_INIT;
+        dapr__b64_encode(&b, in->data, in->len);
+        dapr__buf_cstr(&b);
+        int rc = b.oom ? -1 : json_object_set_new(ce, "data_base64", json_string(b.data ? b.data : ""));
+        dapr__buf_free(&b);
+        return rc;
+    }
+    json_t *s = json_stringn((const char *)in->data, in->len);
+    if (!s) {
+        /* not UTF-8: keep the bytes intact as base64 */
+        dapr__buf_t b = DAPR__BUF_INIT;
+        dapr__b64_encode(&b, in->data, in->len);
+        dapr__buf_cstr(&b);
+        int rc = b.oom ? -1 : json_object_set_new(ce, "data_base64", json_string(b.data ? b.data : ""));
+        dapr__buf_free(&b);
+        return rc;
+    }
+    return json_object_set_new(ce, "data", s);
+}
+
+/* Build the envelope into out. Returns NULL or the API error. */
+static dapr__apierr_t *envelope(dapr_runtime_t *rt, const env_in_t *in, dapr__buf_t *out)
+{
+    char tp[56], now[48];
+    const char *traceparent = in->traceparent && *in->traceparent ? in->traceparent : NULL;
+    if (!traceparent) {
+        dapr__pubsub_new_traceparent(tp);
+        traceparent = tp;
+    }
+    dapr__format_time_rfc3339(now, sizeof(now), dapr__now_unix_ns(), false);
+    const char *ct = in->ct && *in->ct ? in->ct : "text/plain";
+    json_t *ce = NULL;
+    bool passthrough = ct_is(ct, "application/cloudevents+json");
+    if (passthrough) {
+        json_error_t je;
+        ce = in->len ? json_loadb((const char *)in->data, in->len, 0, &je) : NULL;
+        if (!ce || !json_is_object(ce)) {
+            json_decref(ce);
+            return rich(DAPR_ERR_PUBSUB_CLOUD_EVENTS_SER, in->pubsub, rt,
+                        "cannot create cloudevent: the body is not a JSON object");
+        }
+        if (!json_object_get(ce, "time"))
+            set_str(ce, "time", now);
+        if (!json_object_get(ce, "source"))
+            set_str(ce, "source", "Dapr");
+        if (!json_object_get(ce, "type"))
+            set_str(ce, "type", "com.dapr.event.sent");
+        if (!json_object_get(ce, "specversion"))
+            set_str(ce, "specversion", "1.0");
+    } else {
+        char id[37];
+        dapr__uuid4(id);
+        const char *v;
+        ce = json_object();
+        if (!ce)
+            return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+        set_str(ce, "id", (v = ce_override(in->md, "id")) ? v : id);
+        set_str(ce, "source", (v = ce_override(in->md, "source")) ? v
+                              : rt->opt.app_id && *rt->opt.app_id ? rt->opt.app_id : "Dapr");
+        set_str(ce, "type", (v = ce_override(in->md, "type")) ? v : "com.dapr.event.sent");
+        set_str(ce, "specversion", "1.0");
+        set_str(ce, "datacontenttype", ct);
+        set_str(ce, "time", now);
+        if (add_data(ce, in, ct)) {
+            json_decref(ce);
+            return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+        }
+        if ((v = ce_override(in->md, "traceparent")))
+            traceparent = v;
+    }
+    const char *traceid = passthrough ? NULL : ce_override(in->md, "traceid");
+    const char *ts = passthrough ? NULL : ce_override(in->md, "tracestate");
+    set_str(ce, "traceid", traceid ? traceid : traceparent);
+    set_str(ce, "traceparent", traceparent);
+    set_str(ce, "tracestate", ts ? ts : in->tracestate ? in->tracestate : "");
+    set_str(ce, "topic", in->topic);
+    set_str(ce, "pubsubname", in->pubsub);
+    const char *ttl = md_get(in->md, "ttlInSeconds");
+    if (ttl && *ttl && !in->ttl_native) {
+        int64_t secs;
+        if (dapr__parse_int(ttl, &secs) || secs < 0) {
+            json_decref(ce);
+            char m[160];
+            snprintf(m, sizeof(m), "failed deserializing metadata: ttlInSeconds: invalid value "
+                     "\"%.64s\"", ttl);
+            return rich(DAPR_ERR_PUBSUB_REQUEST_METADATA, in->pubsub, rt, m);
+        }
+        char exp[48];
+        dapr__format_time_rfc3339(exp, sizeof(exp), dapr__now_unix_ns() + secs * 1000000000LL,
+                                  false);
+        set_str(ce, "expiration", exp);
+    }
+    int rc = dapr__json_go_encode(ce, out);
+    json_decref(ce);
+    if (rc || out->oom)
+        return rich(DAPR_ERR_PUBSUB_EVENTS_SER, in->pubsub, rt, "error marshalling the envelope");
+    return NULL;
+}
+
+/* rawPayload metadata: absent/empty = false; a Go bool; else an error. */
+static dapr__apierr_t *raw_payload(dapr_runtime_t *rt, const char *pubsub, dapr__md_t md,
+                                   bool *raw)
+{
+    const char *v = md_get(md, "rawPayload");
+    *raw = false;
+    if (!v || !*v)
+        return NULL;
+    if (dapr__parse_bool(v, raw)) {
+        char m[160];
+        snprintf(m, sizeof(m), "failed deserializing metadata: rawPayload: invalid value "
+                 "\"%.64s\"", v);
+        return rich(DAPR_ERR_PUBSUB_REQUEST_METADATA, pubsub, rt, m);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Publish
+ * ------------------------------------------------------------------- */
+
+typedef struct pub_ctx {
+    dapr_runtime_t *rt;
+    const char *pubsub, *topic;
+    dapr__pubsub_done_cb cb;
+    void *data;
+} pub_ctx_t;
+
+static void pub_done(const dapr_error_t *err, void *data)
+{
+    pub_ctx_t *p = data;
+    if (!err) {
+        p->cb(NULL, p->data);
+        return;
+    }
+    dapr__apierr_t *e = dapr__apierr_new(
+        DAPR_ERR_PUBSUB_PUBLISH_MESSAGE, "error when publishing to topic %s in pubsub %s: %s",
+        p->topic, p->pubsub, err->message ? err->message : dapr_strerror(err->code));
+    dapr__apierr_resource(e, p->pubsub);
+    dapr__apierr_md(e, "appID", p->rt->opt.app_id);
+    p->cb(e, p->data);
+    dapr__apierr_free(e);
+}
+
+static void fail(dapr__pubsub_done_cb cb, void *data, dapr__apierr_t *e)
+{
+    cb(e, data);
+    dapr__apierr_free(e);
+}
+
+/* Checks shared by publish and bulk publish; returns the component. */
+static dapr_component_t *check(dapr_runtime_t *rt, const dapr__pubsub_pub_req_t *req,
+                               dapr__apierr_t **err)
+{
+    dapr_component_t *c = dapr__pubsub_find(rt, req->pubsub, err);
+    if (c && (!req->topic || !*req->topic)) {
+        *err = dapr__apierr_new(DAPR_ERR_PUBSUB_TOPIC_EMPTY, "topic is empty in pubsub %s",
+                                req->pubsub);
+        dapr__apierr_resource(*err, req->pubsub);
+        dapr__apierr_md(*err, "appID", rt->opt.app_id);
+        return NULL;
+    }
+    if (c && !dapr__pubsub_topic_allowed(c, rt->opt.app_id, req->topic, true)) {
+        *err = dapr__apierr_new(DAPR_ERR_PUBSUB_FORBIDDEN, "topic %s is not allowed for app id %s",
+                                req->topic, rt->opt.app_id ? rt->opt.app_id : "");
+        dapr__apierr_resource(*err, req->pubsub);
+        dapr__apierr_md(*err, "appID", rt->opt.app_id);
+        return NULL;
+    }
+    return c;
+}
+
+/* One message to the component: envelope (unless raw), then publish. */
+static void publish_one(dapr_runtime_t *rt, dapr_component_t *c, dapr__pool_t *pool,
+                        const env_in_t *in, bool raw, dapr__pubsub_done_cb cb, void *data)
+{
+    const uint8_t *bytes = in->data;
+    size_t len = in->len;
+    const char *ct = in->ct && *in->ct ? in->ct : "text/plain";
+    if (!raw) {
+        dapr__buf_t b = DAPR__BUF_INIT;
+        dapr__apierr_t *e = envelope(rt, in, &b);
+        if (e) {
+            dapr__buf_free(&b);
+            fail(cb, data, e);
+            return;
+        }
+        uint8_t *copy = dapr__pool_alloc(pool, b.len + 1);
+        if (copy)
+            memcpy(copy, b.data, b.len);
+        len = b.len;
+        dapr__buf_free(&b);
+        if (!copy) {
+            fail(cb, data, dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory"));
+            return;
+        }
+        bytes = copy;
+        ct = "application/cloudevents+json";
+    }
+    pub_ctx_t *p = dapr__pool_alloc(pool, sizeof(*p));
+    if (!p) {
+        fail(cb, data, dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory"));
+        return;
+    }
+    *p = (pub_ctx_t){rt, in->pubsub, in->topic, cb, data};
+    dapr_pubsub_msg_t m = {.topic = in->topic, .data = bytes, .len = len, .content_type = ct,
+                           .metadata = in->md.kv, .n_metadata = in->md.n};
+    int rc = c->ps_vt->publish(c, &m, pub_done, p);
+    if (rc) {
+        dapr_error_t e = {rc, dapr_strerror(rc)};
+        pub_done(&e, p);
+    }
+}
+
+void dapr__pubsub_publish(dapr_runtime_t *rt, dapr__pool_t *pool, const dapr__pubsub_pub_req_t *req,
+                          dapr__pubsub_done_cb cb, void *data)
+{
+    dapr__apierr_t *e = NULL;
+    dapr_component_t *c = check(rt, req, &e);
+    bool raw = false;
+    if (!c || (e = raw_payload(rt, req->pubsub, req->md, &raw))) {
+        fail(cb, data, e);
+        return;
+    }
+    env_in_t in = {req->pubsub, req->topic, req->data, req->len, req->content_type, req->md,
+                   req->traceparent, req->tracestate,
+                   (c->ps_vt->features & DAPR_PUBSUB_FEATURE_MESSAGE_TTL) != 0};
+    publish_one(rt, c, pool, &in, raw, cb, data);
+}
+
+/* ---------------------------------------------------------------------
+ * Bulk publish: entry by entry (no built-in broker has native bulk yet;
+ * a component with BULK_PUBLISH gets the same per-entry treatment for now)
+ * ------------------------------------------------------------------- */
+
+typedef struct bulk_ctx bulk_ctx_t;
+typedef struct bulk_slot {
+    bulk_ctx_t *b;
+    size_t i;
+} bulk_slot_t;
+
+struct bulk_ctx {
+    dapr_runtime_t *rt;
+    dapr__pool_t *pool;
+    size_t n, done;
+    bool launching;
+    dapr__pubsub_bulk_failed_t *failed;
+    size_t n_failed;
+    dapr__pubsub_bulk_cb cb;
+    void *data;
+};
+
+static void bulk_finish(bulk_ctx_t *b) { b->cb(NULL, b->failed, b->n_failed, b->data); }
+
+static void bulk_entry_done(dapr__apierr_t *err, void *data)
+{
+    bulk_slot_t *s = data;
+    bulk_ctx_t *b = s->b;
+    if (err) {
+        dapr__pubsub_bulk_failed_t *f = &b->failed[b->n_failed++];
+        f->entry_id = NULL; /* filled below from the slot */
+        f->error = dapr__pool_strdup(b->pool, err->message ? err->message : "error");
+        f->entry_id = (const char *)(uintptr_t)s->i; /* index, resolved at the end */
+    }
+    if (++b->done == b->n && !b->launching)
+        bulk_finish(b);
+}
+
+typedef struct bulk_wrap {
+    bulk_ctx_t *b;
+    const dapr__pubsub_bulk_entry_t *entries;
+    dapr__pubsub_bulk_cb user_cb;
+    void *user_data;
+} bulk_wrap_t;
+
+/* Turn the indexes kept in failed[].entry_id back into the entry ids. */
+static void bulk_resolve(dapr__apierr_t *err, const dapr__pubsub_bulk_failed_t *failed, size_t n,
+                         void *data)
+{
+    bulk_wrap_t *w = data;
+    dapr__pubsub_bulk_failed_t *f = (dapr__pubsub_bulk_failed_t *)failed;
+    for (size_t i = 0; i < n; i++)
+        f[i].entry_id = w->entries[(uintptr_t)f[i].entry_id].entry_id;
+    w->user_cb(err, failed, n, w->user_data);
+}
+
+void dapr__pubsub_bulk_publish(dapr_runtime_t *rt, dapr__pool_t *pool,
+                               const dapr__pubsub_pub_req_t *req,
+                               const dapr__pubsub_bulk_entry_t *entries, size_t n,
+                               dapr__pubsub_bulk_cb cb, void *data)
+{
+    dapr__apierr_t *e = NULL;
+    dapr_component_t *c = check(rt, req, &e);
+    bool raw = false;
+    if (c)
+        e = raw_payload(rt, req->pubsub, req->md, &raw);
+    for (size_t i = 0; c && !e && i < n; i++) {
+        if (!entries[i].entry_id || !*entries[i].entry_id)
+            e = rich(DAPR_ERR_PUBSUB_EVENTS_SER, req->pubsub, rt,
+                     "error: entryId is duplicated or not present for entry");
+        for (size_t j = 0; !e && j < i; j++)
+            if (!strcmp(entries[i].entry_id, entries[j].entry_id))
+                e = rich(DAPR_ERR_PUBSUB_EVENTS_SER, req->pubsub, rt,
+                         "error: entryId is duplicated or not present for entry");
+    }
+    if (!c || e) {
+        cb(e, NULL, 0, data);
+        dapr__apierr_free(e);
+        return;
+    }
+    bulk_ctx_t *b = dapr__pool_calloc(pool, sizeof(*b));
+    bulk_wrap_t *w = dapr__pool_alloc(pool, sizeof(*w));
+    bulk_slot_t *slots = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*slots));
+    dapr__pubsub_bulk_failed_t *failed = dapr__pool_alloc(pool, (n ? n : 1) * sizeof(*failed));
+    if (!b || !w || !slots || !failed) {
+        e = dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+        cb(e, NULL, 0, data);
+        dapr__apierr_free(e);
+        return;
+    }
+    *w = (bulk_wrap_t){b, entries, cb, data};
+    *b = (bulk_ctx_t){.rt = rt, .pool = pool, .n = n, .launching = true, .failed = failed,
+                      .cb = bulk_resolve, .data = w};
+    bool ttl_native = (c->ps_vt->features & DAPR_PUBSUB_FEATURE_MESSAGE_TTL) != 0;
+    for (size_t i = 0; i < n; i++) {
+        const dapr__pubsub_bulk_entry_t *en = &entries[i];
+        /* request metadata, then the entry's (later wins) */
+        dapr_kv_t *kv = dapr__pool_alloc(pool, (req->md.n + en->md.n + 1) * sizeof(*kv));
+        slots[i] = (bulk_slot_t){b, i};
+        if (!kv) {
+            dapr__apierr_t *oe = dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+            bulk_entry_done(oe, &slots[i]);
+            dapr__apierr_free(oe);
+            continue;
+        }
+        if (req->md.n)
+            memcpy(kv, req->md.kv, req->md.n * sizeof(*kv));
+        if (en->md.n)
+            memcpy(kv + req->md.n, en->md.kv, en->md.n * sizeof(*kv));
+        env_in_t in = {req->pubsub, req->topic, en->data, en->len, en->content_type,
+                       {kv, req->md.n + en->md.n}, req->traceparent, req->tracestate,
+                       ttl_native};
+        publish_one(rt, c, pool, &in, raw, bulk_entry_done, &slots[i]);
+    }
+    b->launching = false;
+    if (b->done == b->n)
+        bulk_finish(b);
+}
