@@ -2,7 +2,8 @@
  * the lifecycle and publishing; subscriptions live in redis_sub.c.
  *
  * One shared pipelined connection (components/redis/conn.h) carries
- * publishes (XADD), acks (XACK), group creation and reclaims (XAUTOCLAIM);
+ * publishes (XADD), acks (XACK), group creation, reclaims (XAUTOCLAIM) and
+ * the reads of a consumer's own pending list (ordered after its acks);
  * each subscription reads with a blocking XREADGROUP on a connection of its
  * own so that a read waiting for entries never delays a publish or an ack. */
 #include <jansson.h>
@@ -317,24 +318,129 @@ static int psr_bulk_publish(dapr_component_t *c, const dapr_pubsub_msg_t *e, siz
  * Acks
  * ------------------------------------------------------------------- */
 
+/* An XACK, kept while the connection is down: the app has answered, so
+ * the entry is acknowledged as soon as Redis is back rather than delivered
+ * again (the subscriptions skip parked entries when they read or claim). */
+typedef struct psr_ack {
+    struct psr_ack *next;
+    psr_t *s;
+    char *topic, *group;
+    char id[PSR_ID_MAX];
+} psr_ack_t;
+
+#define PARKED_MAX 100000
+
+static void ack_free(psr_ack_t *a)
+{
+    dapr__free(a->topic);
+    dapr__free(a->group);
+    dapr__free(a);
+}
+
+static void ack_park(psr_ack_t *a)
+{
+    psr_t *s = a->s;
+    if (s->closing || s->n_parked >= PARKED_MAX) {
+        dapr_component_log(s->self, DAPR_LOG_WARN, "cannot acknowledge %s on %s; it will be "
+                           "redelivered", a->id, a->topic);
+        ack_free(a);
+        return;
+    }
+    if (!s->n_parked++)
+        dapr_component_log(s->self, DAPR_LOG_WARN, "redis is unavailable: acknowledgements wait "
+                           "for the connection");
+    a->next = s->parked;
+    s->parked = a;
+}
+
+static void send_ack(psr_ack_t *a);
+
 static void on_xack(const redisReply *r, int status, const char *err, void *data)
 {
-    psr_t *s = data;
+    psr_ack_t *a = data;
+    if (status == DAPR_EUNAVAIL || status == DAPR_ETIMEDOUT) {
+        ack_park(a); /* XACK is idempotent: sent again after the reconnect */
+        return;
+    }
     if (status && status != DAPR_ECLOSED)
-        dapr_component_log(s->self, DAPR_LOG_WARN,
+        dapr_component_log(a->s->self, DAPR_LOG_WARN,
                            "XACK failed (the entry will be redelivered): %s", err);
+    ack_free(a);
+}
+
+static void send_ack(psr_ack_t *a)
+{
+    psr_t *s = a->s;
+    if (!s->conn) {
+        ack_free(a);
+        return;
+    }
+    const char *argv[4] = {"XACK", a->topic, a->group, a->id};
+    int rc = dapr__redis_cmd(s->conn, on_xack, a, 4, argv, NULL);
+    if (rc == DAPR_EUNAVAIL || rc == DAPR_EAGAIN) {
+        ack_park(a);
+    } else if (rc) {
+        dapr_component_log(s->self, DAPR_LOG_WARN,
+                           "cannot acknowledge %s on %s (%s); it will be "
+                           "redelivered", a->id, a->topic, dapr_strerror(rc));
+        ack_free(a);
+    }
 }
 
 void dapr__psr_xack(psr_t *s, const char *topic, const char *group, const char *id)
 {
-    if (!s->conn)
+    psr_ack_t *a = dapr__calloc(1, sizeof(*a));
+    if (a && (a->topic = dapr__strdup(topic)) && (a->group = dapr__strdup(group))) {
+        a->s = s;
+        snprintf(a->id, sizeof(a->id), "%s", id);
+        send_ack(a);
         return;
-    const char *argv[4] = {"XACK", topic, group, id};
-    int rc = dapr__redis_cmd(s->conn, on_xack, s, 4, argv, NULL);
-    if (rc)
-        dapr_component_log(s->self, DAPR_LOG_WARN,
-                           "cannot acknowledge %s on %s (%s); it will be "
-                           "redelivered", id, topic, dapr_strerror(rc));
+    }
+    if (a)
+        ack_free(a);
+    dapr_component_log(s->self, DAPR_LOG_WARN, "cannot acknowledge %s on %s (out of memory); "
+                       "it will be redelivered", id, topic);
+}
+
+bool dapr__psr_ack_parked(const psr_t *s, const char *topic, const char *group, const char *id)
+{
+    for (const psr_ack_t *a = s->parked; a; a = a->next)
+        if (!strcmp(a->id, id) && !strcmp(a->topic, topic) && !strcmp(a->group, group))
+            return true;
+    return false;
+}
+
+/* Connected again: send the parked acks (in the order they were parked). */
+static void flush_parked(psr_t *s)
+{
+    psr_ack_t *l = s->parked, *rev = NULL;
+    size_t n = s->n_parked;
+    s->parked = NULL;
+    s->n_parked = 0;
+    while (l) {
+        psr_ack_t *a = l;
+        l = a->next;
+        a->next = rev;
+        rev = a;
+    }
+    if (n)
+        dapr_component_log(s->self, DAPR_LOG_INFO, "sending %zu acknowledgement(s) held while "
+                           "redis was unavailable", n);
+    while (rev) {
+        psr_ack_t *a = rev;
+        rev = a->next;
+        send_ack(a);
+    }
+}
+
+static void free_parked(psr_t *s)
+{
+    while (s->parked) {
+        psr_ack_t *a = s->parked;
+        s->parked = a->next;
+        ack_free(a);
+    }
+    s->n_parked = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -375,6 +481,8 @@ static void on_conn_event(dapr__redis_conn_t *conn, dapr__redis_event_t ev, cons
     } else if (ev == DAPR__REDIS_READY) {
         dapr_component_log(c, DAPR_LOG_INFO, "reconnected to redis at %s",
                            dapr__redis_conn_addr(conn));
+        flush_parked(s);
+        dapr__psr_kick(s); /* own pending reads go after those XACKs */
     } else if (s->initing) {
         /* Dapr fails init when the first PING fails */
         s->initing = false;
@@ -491,6 +599,7 @@ void dapr__psr_maybe_finish(psr_t *s)
     if (!s->closing || !s->conn_closed || s->defer_open || !dapr__psr_subs_idle(s))
         return;
     dapr__psr_free_all(s);
+    free_parked(s);
     free_fields(s);
     s->closing = false;
     s->close_done(s->self, DAPR_OK, NULL);

@@ -58,6 +58,7 @@ struct psr_sub {
     size_t read_count;
     bool was_down;             /* the dedicated connection dropped; log the resume */
     bool claiming;             /* an XAUTOCLAIM is out */
+    bool sweep_more;           /* a reclaim sweep is under way (claim_cursor) */
     char claim_cursor[PSR_ID_MAX];
     bool retry_wait;
     uv_timer_t reclaim_timer, retry_timer;
@@ -81,12 +82,16 @@ struct psr {
     dapr_component_t *self;
     char *consumer_id; /* effective consumerID (default: the app id) */
     char instance[16]; /* random, makes consumer names unique per process */
-    dapr__redis_conn_t *conn; /* publishes, XACK, XGROUP CREATE, XAUTOCLAIM */
+    dapr__redis_conn_t *conn; /* publishes, XACK, XGROUP CREATE, XAUTOCLAIM,
+                               * reads of our own pending entries */
     dapr_component_done_cb init_done, close_done;
     bool initing, closing, conn_closed;
     char init_err[320];
     psr_sub_t *subs;
     uint64_t next_sub_id;
+    /* XACKs waiting for the connection to come back (redis.c) */
+    struct psr_ack *parked;
+    size_t n_parked;
     /* callbacks owed for calls that failed at submission, run next turn */
     struct psr_pub *deferred, *deferred_tail;
     uv_timer_t defer_timer;
@@ -97,6 +102,9 @@ struct psr {
 int dapr__psr_subscribe(dapr_component_t *c, const dapr_pubsub_sub_req_t *req,
                         dapr_pubsub_handler_fn handler, void *hdata, uint64_t *sub_id);
 int dapr__psr_unsubscribe(dapr_component_t *c, uint64_t sub_id);
+/* The shared connection is ready again (after the parked acks were sent):
+ * subscriptions waiting to read their own pending entries read them. */
+void dapr__psr_kick(psr_t *s);
 /* Close: stop every subscription (no handler call after this). */
 void dapr__psr_stop_all(psr_t *s);
 /* Close: every subscription resource is closed. */
@@ -107,7 +115,10 @@ void dapr__psr_free_all(psr_t *s);
 /* redis.c */
 /* Called when a subscription resource finished closing during close. */
 void dapr__psr_maybe_finish(psr_t *s);
-/* XACK on the shared connection; failures are logged. */
+/* XACK on the shared connection; while it is down the ack is parked and
+ * sent after the reconnect; other failures are logged. */
 void dapr__psr_xack(psr_t *s, const char *topic, const char *group, const char *id);
+/* An ack of this entry is parked (the app answered it: do not deliver it again). */
+bool dapr__psr_ack_parked(const psr_t *s, const char *topic, const char *group, const char *id);
 
 #endif

@@ -23,6 +23,7 @@
 
 static void maybe_read(psr_sub_t *b);
 static void pump(psr_sub_t *b);
+static void claim_next(psr_sub_t *b);
 
 /* ---------------------------------------------------------------------
  * References and lists
@@ -94,9 +95,11 @@ static bool list_holds(const psr_dlist_t *l, const char *id)
 }
 
 /* Some subscription of this component (same stream and group) holds the
- * entry: queued, or with the runtime. */
+ * entry: queued, or with the runtime, or answered and its ack parked. */
 static bool held(const psr_t *s, const psr_sub_t *b, const char *id)
 {
+    if (dapr__psr_ack_parked(s, b->topic, b->group, id))
+        return true; /* answered; its XACK waits for the connection */
     for (const psr_sub_t *o = s->subs; o; o = o->next)
         if (!strcmp(o->topic, b->topic) && !strcmp(o->group, b->group) &&
             (list_holds(&o->queue, id) || list_holds(&o->inflight, id)))
@@ -248,6 +251,8 @@ static void pump(psr_sub_t *b)
     } while (b->repump && b->active);
     b->pumping = false;
     maybe_read(b);
+    if (b->queue.n <= (size_t)b->s->queue_depth / 2)
+        claim_next(b);
     sub_unref(b);
 }
 
@@ -332,7 +337,8 @@ static void on_read(const redisReply *r, int status, const char *err, void *data
                            "error reading from stream %s: %s", b->topic, err);
         retry_later(b);
     } else if (status) {
-        /* connection lost or timed out: the READY event restarts reading */
+        /* connection lost or timed out: the READY event of the connection
+         * (dedicated, or shared through dapr__psr_kick) restarts reading */
     } else {
         size_t n = take_stream_reply(b, r);
         if (b->own_pending && n < b->read_count)
@@ -342,11 +348,21 @@ static void on_read(const redisReply *r, int status, const char *err, void *data
     sub_unref(b);
 }
 
+/* Our own pending entries are read (without BLOCK) on the shared connection,
+ * behind the XACKs sent there: an entry the app answered is never read back
+ * (after a reconnect the acks parked during the outage go first, see
+ * dapr__psr_kick). New entries ('>', blocking) come on the dedicated one. */
+static dapr__redis_conn_t *read_conn(psr_sub_t *b)
+{
+    return b->own_pending ? b->s->conn : b->rconn;
+}
+
 static void maybe_read(psr_sub_t *b)
 {
     psr_t *s = b->s;
-    if (!b->active || b->reading || b->retry_wait || !b->rconn ||
-        !dapr__redis_conn_ready(b->rconn) || b->queue.n >= (size_t)s->queue_depth)
+    dapr__redis_conn_t *conn = read_conn(b);
+    if (!b->active || b->reading || b->retry_wait || !b->rconn || !conn ||
+        !dapr__redis_conn_ready(conn) || b->queue.n >= (size_t)s->queue_depth)
         return;
     char count[24], block[24];
     b->read_count = (size_t)s->queue_depth - b->queue.n;
@@ -362,7 +378,7 @@ static void maybe_read(psr_sub_t *b)
     argv[n++] = "STREAMS";
     argv[n++] = b->topic;
     argv[n++] = b->own_pending ? b->pel_cursor : ">";
-    int rc = dapr__redis_cmd(b->rconn, on_read, b, n, argv, NULL);
+    int rc = dapr__redis_cmd(conn, on_read, b, n, argv, NULL);
     if (!rc) {
         b->reading = true;
         sub_ref(b);
@@ -375,8 +391,6 @@ static void maybe_read(psr_sub_t *b)
  * Reclaim: XAUTOCLAIM <topic> <group> <consumer> <processingTimeout>
  * <cursor> COUNT <room>, every redeliverInterval, on the shared connection.
  * ------------------------------------------------------------------- */
-
-static void claim_next(psr_sub_t *b);
 
 static void on_claim(const redisReply *r, int status, const char *err, void *data)
 {
@@ -391,11 +405,15 @@ static void on_claim(const redisReply *r, int status, const char *err, void *dat
         const redisReply *es = r->element[1];
         for (size_t i = 0; es->type == REDIS_REPLY_ARRAY && i < es->elements; i++)
             take_entry(b, es->element[i]);
-        bool more = strcmp(r->element[0]->str, "0-0") != 0;
+        /* the sweep goes on from the cursor while there is room; when the
+         * queue fills, pump() resumes it as deliveries finish (not the next
+         * tick: that would reclaim at most a queue per redeliverInterval) */
+        b->sweep_more = strcmp(r->element[0]->str, "0-0") != 0;
         memcpy(b->claim_cursor, r->element[0]->str, r->element[0]->len + 1);
         pump(b);
-        if (more)
-            claim_next(b); /* the rest of the pending list, while there is room */
+        claim_next(b);
+    } else {
+        b->sweep_more = false; /* the next tick starts over */
     }
     sub_unref(b);
 }
@@ -403,7 +421,8 @@ static void on_claim(const redisReply *r, int status, const char *err, void *dat
 static void claim_next(psr_sub_t *b)
 {
     psr_t *s = b->s;
-    if (!b->active || b->claiming || !s->conn || b->queue.n >= (size_t)s->queue_depth)
+    if (!b->active || b->claiming || !b->sweep_more || !s->conn ||
+        b->queue.n >= (size_t)s->queue_depth)
         return;
     char idle[24], count[24];
     snprintf(idle, sizeof(idle), "%lld", (long long)s->processing_timeout);
@@ -413,13 +432,20 @@ static void claim_next(psr_sub_t *b)
     if (!dapr__redis_cmd(s->conn, on_claim, b, 8, argv, NULL)) {
         b->claiming = true;
         sub_ref(b);
+    } else {
+        b->sweep_more = false; /* not connected: the next tick starts over */
     }
 }
 
 static void on_reclaim_timer(uv_timer_t *t)
 {
     psr_sub_t *b = t->data;
-    snprintf(b->claim_cursor, sizeof(b->claim_cursor), "0-0");
+    if (b->claiming)
+        return;
+    if (!b->sweep_more) { /* else the last sweep goes on from its cursor */
+        snprintf(b->claim_cursor, sizeof(b->claim_cursor), "0-0");
+        b->sweep_more = true;
+    }
     claim_next(b);
 }
 
@@ -600,6 +626,13 @@ int dapr__psr_unsubscribe(dapr_component_t *c, uint64_t sub_id)
         }
     }
     return DAPR_ENOTFOUND;
+}
+
+void dapr__psr_kick(psr_t *s)
+{
+    for (psr_sub_t *b = s->subs; b; b = b->next)
+        if (b->active)
+            maybe_read(b);
 }
 
 void dapr__psr_stop_all(psr_t *s)
