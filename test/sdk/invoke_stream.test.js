@@ -21,6 +21,10 @@ const env = {
   ASAN_OPTIONS: [process.env.ASAN_OPTIONS, "quarantine_size_mb=8"].filter(Boolean).join(":"),
 };
 const limits = ["--max-body-size", "256Mi"];
+// Peak RSS growth allowed while 100 MB pass: buffering would cost at least
+// the body (the old path ~3x); what streaming holds is a few windows and
+// queues, plus the allocator's and ASan's own slack under load.
+const LIMIT = 56 * MB;
 
 function status(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -164,7 +168,7 @@ describe("large bodies through one daprd (app channel, streamed)", () => {
     const st = status(d.proc.pid);
     const grown = (peakReset ? st.hwm : st.rss) - base;
     console.log(`daprd RSS before ${(base / MB).toFixed(1)} MB, peak growth ${(grown / MB).toFixed(1)} MB for a ${BIG / MB} MB echo`);
-    assert.ok(grown < 40 * MB, `daprd grew by ${(grown / MB).toFixed(1)} MB while passing a ${BIG / MB} MB body`);
+    assert.ok(grown < LIMIT, `daprd grew by ${(grown / MB).toFixed(1)} MB while passing a ${BIG / MB} MB body`);
   });
 
   it("streams a 100 MB answer of unknown length from the app", async () => {
@@ -176,7 +180,7 @@ describe("large bodies through one daprd (app channel, streamed)", () => {
     assert.equal(r.sha, shaOfPattern(BIG));
     const st = status(d.proc.pid);
     const grown = (peakReset ? st.hwm : st.rss) - base;
-    assert.ok(grown < 40 * MB, `daprd grew by ${(grown / MB).toFixed(1)} MB`);
+    assert.ok(grown < LIMIT, `daprd grew by ${(grown / MB).toFixed(1)} MB`);
   });
 
   it("passes a chunked body of unknown length on, and a small one whole", async () => {
@@ -252,8 +256,8 @@ describe("large bodies between two daprd (CallLocalStream)", () => {
     const s1 = status(caller.proc.pid), s2 = status(callee.proc.pid);
     const g1 = (reset ? s1.hwm : s1.rss) - b1, g2 = (reset ? s2.hwm : s2.rss) - b2;
     console.log(`peak growth: caller ${(g1 / MB).toFixed(1)} MB, callee ${(g2 / MB).toFixed(1)} MB`);
-    assert.ok(g1 < 40 * MB, `caller daprd grew by ${(g1 / MB).toFixed(1)} MB`);
-    assert.ok(g2 < 40 * MB, `callee daprd grew by ${(g2 / MB).toFixed(1)} MB`);
+    assert.ok(g1 < LIMIT, `caller daprd grew by ${(g1 / MB).toFixed(1)} MB`);
+    assert.ok(g2 < LIMIT, `callee daprd grew by ${(g2 / MB).toFixed(1)} MB`);
     // the app saw the caller's id
     const last = app.seen.filter((s) => s.path === "/echo").pop();
     assert.equal(last.headers["dapr-caller-app-id"], "bigcaller");
