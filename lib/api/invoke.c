@@ -12,25 +12,47 @@
 #include "runtime/resiliency.h"
 #include "runtime/runtime_int.h"
 
-bool dapr__invoke_header_dropped(const char *name)
+/* Header name sets, checked for every header of every call: the length
+ * first, then a case-insensitive compare. */
+typedef struct hname {
+    size_t len;
+    const char *name;
+} hname_t;
+
+#define HN(s) {sizeof(s) - 1, s}
+
+static bool in_set(const char *name, size_t len, const hname_t *set, size_t n)
 {
-    static const char *const drop[] = {
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-        "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-        "host", "content-length", "dapr-api-token", "grpc-timeout", "grpc-encoding",
-        "grpc-accept-encoding", "http2-settings", "expect"};
-    if (!name || !*name || name[0] == ':')
-        return true;
-    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-        if (!strcasecmp(name, drop[i]))
+    for (size_t i = 0; i < n; i++)
+        if (set[i].len == len && dapr__strieq_n(name, len, set[i].name))
             return true;
     return false;
 }
 
+static bool dropped(const char *name, size_t len)
+{
+    static const hname_t drop[] = {
+        HN("connection"), HN("keep-alive"), HN("proxy-connection"), HN("proxy-authenticate"),
+        HN("proxy-authorization"), HN("te"), HN("trailer"), HN("trailers"),
+        HN("transfer-encoding"), HN("upgrade"), HN("host"), HN("content-length"),
+        HN("dapr-api-token"), HN("grpc-timeout"), HN("grpc-encoding"),
+        HN("grpc-accept-encoding"), HN("http2-settings"), HN("expect")};
+    return name[0] == ':' || in_set(name, len, drop, sizeof(drop) / sizeof(drop[0]));
+}
+
+bool dapr__invoke_header_dropped(const char *name)
+{
+    return !name || !*name || dropped(name, strlen(name));
+}
+
 bool dapr__invoke_header_passed(const char *name)
 {
-    return !dapr__invoke_header_dropped(name) && strcasecmp(name, "content-type") &&
-           strcasecmp(name, "dapr-caller-app-id") && strcasecmp(name, "dapr-callee-app-id");
+    static const hname_t ours[] = {HN("content-type"), HN("dapr-caller-app-id"),
+                                   HN("dapr-callee-app-id")};
+    if (!name || !*name)
+        return false;
+    size_t len = strlen(name);
+    return !dropped(name, len) && !in_set(name, len, ours, sizeof(ours) / sizeof(ours[0]));
 }
 
 static const char *const verb_names[] = {NULL, "GET", "HEAD", "POST", "PUT", "DELETE",

@@ -32,6 +32,12 @@ int dapr__buf_reserve(dapr__buf_t *b, size_t extra)
 
 int dapr__buf_append(dapr__buf_t *b, const void *p, size_t n)
 {
+    if (!b->oom && n < b->cap - b->len) { /* fits (with the NUL): the usual case */
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
     if (dapr__buf_reserve(b, n))
         return DAPR_ENOMEM;
     if (n)
@@ -47,10 +53,20 @@ int dapr__buf_putc(dapr__buf_t *b, char c) { return dapr__buf_append(b, &c, 1); 
 
 int dapr__buf_vprintf(dapr__buf_t *b, const char *fmt, va_list ap)
 {
+    if (b->oom)
+        return DAPR_ENOMEM;
+    /* one pass when it fits in what is already there, else measure first */
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
     va_end(cp);
+    if (n >= 0 && (size_t)n < room) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->data[b->len] = '\0'; /* the failed try wrote past len */
     if (n < 0 || dapr__buf_reserve(b, (size_t)n))
         return DAPR_ENOMEM;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

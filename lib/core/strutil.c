@@ -11,20 +11,12 @@
 
 #include "dapr/common.h"
 
-int dapr__strcasecmp(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
-        if (ca != cb || !ca)
-            return ca - cb;
-    }
-}
-
 bool dapr__strieq_n(const char *a, size_t alen, const char *b)
 {
     size_t i = 0;
     for (; i < alen; i++)
-        if (!b[i] || tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+        if (!b[i] ||
+            dapr__ascii_lower((unsigned char)a[i]) != dapr__ascii_lower((unsigned char)b[i]))
             return false;
     return b[i] == '\0';
 }

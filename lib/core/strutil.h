@@ -6,7 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int dapr__strcasecmp(const char *a, const char *b);
+/* ASCII case folding (header names and the like), whatever the locale. */
+static inline int dapr__ascii_lower(unsigned char ch)
+{
+    return (unsigned)(ch - 'A') < 26u ? ch + 32 : ch;
+}
+
+/* strcasecmp in ASCII; inline: header lookups call it for every header. */
+static inline int dapr__strcasecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = dapr__ascii_lower((unsigned char)*a), cb = dapr__ascii_lower((unsigned char)*b);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+}
+
 bool dapr__strieq_n(const char *a, size_t alen, const char *b);
 bool dapr__starts_with(const char *s, const char *prefix);
 

@@ -116,7 +116,8 @@ static void req_leave(dapr__http_creq_t *r)
     else if (r->state == DAPR__RQ_ACTIVE)
         active_unlink(c, r);
     r->state = DAPR__RQ_DONE;
-    dapr__hc_kick(c);
+    if (c->q_head || c->closing) /* a waiting request may go, or the close finish */
+        dapr__hc_kick(c);
 }
 
 void dapr__hc_req_fail(dapr__http_creq_t *r, int code, const char *msg)
@@ -204,6 +205,19 @@ static void req_start(dapr__http_creq_t *r)
     }
     if (!dapr__hc_conn_open(c, r))
         dapr__hc_req_fail(r, DAPR_ENOMEM, "out of memory");
+}
+
+bool dapr__hc_req_start_now(dapr__http_creq_t *r)
+{
+    dapr__http_client_t *c = r->c;
+    if (r->kind == DAPR__HTTP_BODY_STREAM || c->tls || c->q_head || !c->idle ||
+        c->idle->in_kick || (c->max_conc && c->in_flight >= c->max_conc))
+        return false;
+    r->seq = ++c->seq;
+    r->state = DAPR__RQ_ACTIVE;
+    active_push(c, r);
+    req_start(r);
+    return true;
 }
 
 /* A pooled connection the server had already given up on fails at the

@@ -161,14 +161,34 @@ void dapr__hc_conn_close(dapr__http_cconn_t *conn)
 
 static void on_timer(uv_timer_t *t);
 
+/* One deadline per connection, re-armed lazily: a pooled connection that
+ * goes active and back costs stores, not timer-heap operations. The timer
+ * may fire early or for nothing; on_timer looks at the deadline. */
+static void timer_start(dapr__http_cconn_t *conn, uint64_t ms)
+{
+    uv_timer_start(&conn->timer, on_timer, ms, 0);
+    conn->timer_armed = true;
+    conn->timer_due = uv_now(conn->c->loop) + ms;
+}
+
+static void timer_stop(dapr__http_cconn_t *conn)
+{
+    uv_timer_stop(&conn->timer);
+    conn->timer_armed = false;
+    conn->deadline = 0;
+}
+
 void dapr__hc_conn_arm(dapr__http_cconn_t *conn, uint64_t ms)
 {
     if (conn->closed)
         return;
-    if (ms)
-        uv_timer_start(&conn->timer, on_timer, ms, 0);
-    else
-        uv_timer_stop(&conn->timer);
+    if (!ms) {
+        conn->deadline = 0;
+        return;
+    }
+    conn->deadline = uv_now(conn->c->loop) + ms;
+    if (!conn->timer_armed || conn->timer_due > conn->deadline)
+        timer_start(conn, ms);
 }
 
 static void close_tcp_next(dapr__http_cconn_t *conn, int err);
@@ -178,6 +198,15 @@ static void on_timer(uv_timer_t *t)
     dapr__http_cconn_t *conn = t->data;
     dapr__http_client_t *c = conn->c;
     char msg[160];
+    conn->timer_armed = false;
+    if (!conn->deadline || conn->closed)
+        return;
+    uint64_t now = uv_now(c->loop);
+    if (now < conn->deadline) {
+        timer_start(conn, conn->deadline - now);
+        return;
+    }
+    conn->deadline = 0;
     switch (conn->state) {
     case DAPR__CC_RESOLVING:
         snprintf(msg, sizeof(msg), "resolving %s: timed out after %llu ms", c->host,
@@ -228,7 +257,7 @@ static void close_tcp_next(dapr__http_cconn_t *conn, int err)
     DAPR_LOG(conn->c->log, DAPR_LOG_DEBUG, DAPR__HC_LOG_SCOPE, "connect to %s: %s",
              conn->addr_text, uv_strerror(err));
     conn->last_err = err;
-    uv_timer_stop(&conn->timer);
+    timer_stop(conn);
     if (!conn->tcp_open)
         return;
     conn->tcp_open = false;
@@ -245,7 +274,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     dapr__http_client_t *c = conn->c;
-    uv_timer_stop(&conn->timer);
+    timer_stop(conn);
     uv_tcp_nodelay(&conn->tcp, 1);
     if (!conn->req) {
         dapr__hc_conn_close(conn);
@@ -260,7 +289,7 @@ static void on_connect(uv_connect_t *req, int status)
 
 void dapr__hc_conn_ready(dapr__http_cconn_t *conn)
 {
-    uv_timer_stop(&conn->timer);
+    timer_stop(conn);
     conn->c->n_connects++;
     conn->state = DAPR__CC_ACTIVE;
     if (!conn->req) {
@@ -306,7 +335,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         maybe_free(conn);
         return;
     }
-    uv_timer_stop(&conn->timer);
+    timer_stop(conn);
     if (status < 0) {
         char msg[320];
         snprintf(msg, sizeof(msg), "resolving %s: %s", conn->c->host, uv_strerror(status));
@@ -368,7 +397,7 @@ dapr__http_cconn_t *dapr__hc_conn_take_idle(dapr__http_client_t *c)
     if (!conn)
         return NULL;
     idle_unlink(conn);
-    uv_timer_stop(&conn->timer);
+    conn->deadline = 0; /* the idle deadline; the timer stays as it is */
     conn->state = DAPR__CC_ACTIVE;
     return conn;
 }

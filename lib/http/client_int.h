@@ -103,6 +103,10 @@ struct dapr__http_cconn {
     int last_err; /* libuv error of the last address tried */
     char addr_text[64]; /* the address being tried, for messages */
 
+    /* timer: a lazily re-armed deadline (0 = none), see dapr__hc_conn_arm */
+    uint64_t deadline, timer_due;
+    bool timer_armed;
+
     /* I/O */
     bool reading, peer_eof, got_bytes, wdead;
     int deferred_err; /* DAPR_E* to fail the request with from the kick */
@@ -171,6 +175,11 @@ struct dapr__http_client {
 void dapr__hc_req_free(dapr__http_creq_t *r);
 /* Give r its place at the end of the wait queue (the kick starts it). */
 void dapr__hc_req_enqueue(dapr__http_creq_t *r);
+/* A buffered request with nothing waiting before it, a free slot and a
+ * pooled plain-TCP connection: put it on that connection now rather than
+ * from the kick (a turn of the loop later). Calls back nothing: attaching
+ * such a request only writes. False when it must be enqueued. */
+bool dapr__hc_req_start_now(dapr__http_creq_t *r);
 void dapr__hc_kick(dapr__http_client_t *c);
 void dapr__hc_check_done(dapr__http_client_t *c);
 /* The request's connection broke (before the response was complete): retry

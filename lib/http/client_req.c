@@ -24,12 +24,24 @@ static uv_buf_t mkbuf(const void *p, size_t n)
  * Submitting a request
  * ------------------------------------------------------------------- */
 
-/* RFC 9110 §5.6.2 tchar */
-static bool tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
+/* RFC 9110 §5.6.2 tchar, as a table: every header name of every request
+ * goes through it. */
+static const bool tchars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+static bool tchar(unsigned char ch) { return tchars[ch]; }
 
 static bool valid_token(const char *s)
 {
@@ -41,17 +53,22 @@ static bool valid_token(const char *s)
     return true;
 }
 
-/* field-value: visible characters, blanks and obs-text; no CR, LF, CTLs */
+/* field-value: visible characters, blanks and obs-text; no CR, LF, CTLs
+ * (NUL ends the string: it is in the table to stop the loop) */
+static const bool value_stop[256] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
+    [10] = 1, [11] = 1, [12] = 1, [13] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1,
+    [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1,
+    [28] = 1, [29] = 1, [30] = 1, [31] = 1, [0x7f] = 1,
+};
+
 static bool valid_value(const char *s)
 {
     if (!s)
         return false;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return false;
-    }
-    return true;
+    while (!value_stop[(unsigned char)*s])
+        s++;
+    return *s == '\0';
 }
 
 static bool valid_target(const char *t)
@@ -65,13 +82,16 @@ static bool valid_target(const char *t)
 }
 
 /* The client owns framing and the connection: these are never forwarded. */
-static bool hop_by_hop(const char *name)
+static bool hop_by_hop(const char *name, size_t len)
 {
-    static const char *const drop[] = {"Content-Length", "Transfer-Encoding", "Connection",
-                                       "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-                                       "Upgrade"};
+    static const struct {
+        size_t len;
+        const char *name;
+    } drop[] = {{14, "Content-Length"}, {17, "Transfer-Encoding"}, {10, "Connection"},
+                {10, "Keep-Alive"}, {16, "Proxy-Connection"}, {2, "TE"}, {7, "Trailer"},
+                {7, "Upgrade"}};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-        if (!dapr__strcasecmp(name, drop[i]))
+        if (drop[i].len == len && dapr__strieq_n(name, len, drop[i].name))
             return true;
     return false;
 }
@@ -107,36 +127,83 @@ static int check_opts(const dapr__http_creq_opts_t *o)
     return DAPR_EINVAL;
 }
 
+/* Appends without printf: the head is built for every request. */
+static void put(dapr__buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap) { /* reserved up front: the usual case */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else {
+        dapr__buf_append(b, s, n);
+    }
+}
+
+static void put_field(dapr__buf_t *b, const char *name, size_t nl, const char *value)
+{
+    put(b, name, nl);
+    put(b, ": ", 2);
+    put(b, value, strlen(value));
+    put(b, "\r\n", 2);
+}
+
+static void put_length(dapr__buf_t *b, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    put(b, "Content-Length: ", 16);
+    put(b, d + i, sizeof(d) - i);
+    put(b, "\r\n", 2);
+}
+
 static int build_head(dapr__http_client_t *c, dapr__http_creq_t *r,
                       const dapr__http_creq_opts_t *o)
 {
     dapr__buf_t *b = &r->head;
-    dapr__buf_printf(b, "%s %s HTTP/1.1\r\n", o->method, o->target);
-    if (!dapr__http_hdr_get(o->headers, o->n_headers, "Host"))
-        dapr__buf_printf(b, "Host: %s\r\n", c->authority);
-    for (size_t i = 0; i < o->n_headers; i++)
-        if (!hop_by_hop(o->headers[i].name))
-            dapr__buf_printf(b, "%s: %s\r\n", o->headers[i].name, o->headers[i].value);
+    size_t ml = strlen(o->method), tl = strlen(o->target), est = ml + tl + 128;
+    bool host = false;
+    for (size_t i = 0; i < o->n_headers; i++) {
+        est += strlen(o->headers[i].name) + strlen(o->headers[i].value) + 4;
+        host = host || !dapr__strcasecmp(o->headers[i].name, "Host");
+    }
+    if (!host)
+        est += strlen(c->authority) + 8;
+    if (dapr__buf_reserve(b, est))
+        return DAPR_ENOMEM;
+    put(b, o->method, ml);
+    put(b, " ", 1);
+    put(b, o->target, tl);
+    put(b, " HTTP/1.1\r\n", 11);
+    if (!host)
+        put_field(b, "Host", 4, c->authority);
+    for (size_t i = 0; i < o->n_headers; i++) {
+        size_t nl = strlen(o->headers[i].name);
+        if (!hop_by_hop(o->headers[i].name, nl))
+            put_field(b, o->headers[i].name, nl, o->headers[i].value);
+    }
     switch (o->body_kind) {
     case DAPR__HTTP_BODY_NONE:
         /* as Go: a method that normally has a body says it is empty */
         if (!strcmp(o->method, "POST") || !strcmp(o->method, "PUT") ||
             !strcmp(o->method, "PATCH"))
-            dapr__buf_puts(b, "Content-Length: 0\r\n");
+            put(b, "Content-Length: 0\r\n", 19);
         break;
     case DAPR__HTTP_BODY_BUFFER:
-        dapr__buf_printf(b, "Content-Length: %zu\r\n", o->body_len);
+        put_length(b, o->body_len);
         break;
     case DAPR__HTTP_BODY_STREAM:
         if (o->content_length >= 0)
-            dapr__buf_printf(b, "Content-Length: %lld\r\n", (long long)o->content_length);
+            put_length(b, (uint64_t)o->content_length);
         else
-            dapr__buf_puts(b, "Transfer-Encoding: chunked\r\n");
+            put(b, "Transfer-Encoding: chunked\r\n", 28);
         break;
     }
     if (c->no_keepalive)
-        dapr__buf_puts(b, "Connection: close\r\n");
-    dapr__buf_puts(b, "\r\n");
+        put(b, "Connection: close\r\n", 19);
+    put(b, "\r\n", 2);
     return b->oom ? DAPR_ENOMEM : 0;
 }
 
@@ -169,7 +236,8 @@ int dapr__http_client_request(dapr__http_client_t *c, const dapr__http_creq_opts
         dapr__hc_req_free(r);
         return DAPR_ENOMEM;
     }
-    dapr__hc_req_enqueue(r);
+    if (!dapr__hc_req_start_now(r))
+        dapr__hc_req_enqueue(r);
     if (out)
         *out = r;
     return 0;

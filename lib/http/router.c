@@ -35,6 +35,8 @@ static void invoke_route(dapr_runtime_t *rt, dapr__http_req_t *req);
 /* Order matters only between a literal and a parameter at the same depth:
  * the first match wins, so literals come first. */
 static const route_t routes[] = {
+    /* the hottest route first; nothing else starts with /v1.0/invoke/ */
+    {M_ANY, "/v1.0/invoke/**", invoke_route, NULL},
     {M_POST | M_PUT, "/v1.0/state/*/bulk", dapr__http_state_bulk, NULL},
     {M_POST | M_PUT, "/v1.0/state/*/transaction", dapr__http_state_transaction, NULL},
     {M_POST | M_PUT, "/v1.0/state/*", dapr__http_state_save, NULL},
@@ -65,7 +67,6 @@ static const route_t routes[] = {
     {M_ANY, "/v1.0-alpha1/subtlecrypto/**", unimplemented, "cryptography"},
     {M_ANY, "/v1.0-alpha1/conversation/**", unimplemented, "conversation"},
     {M_ANY, "/v1.0-alpha2/conversation/**", unimplemented, "conversation"},
-    {M_ANY, "/v1.0/invoke/**", invoke_route, NULL},
 };
 
 static unsigned method_bit(const char *m)
@@ -478,7 +479,12 @@ static void invoke_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r,
     if (err) {
         if (r && r->body_stream)
             r->body_stream->cancel(r->body_stream);
-        dapr__http_send_error(req, err);
+        /* the call failed because our body went over the limit: say so */
+        const hbody_t *b = req->streamed ? req->user : NULL;
+        if (b && b->err == DAPR_ETOOBIG)
+            dapr__http_send_errorf(req, DAPR_ERR_BODY_TOO_LARGE, "request body too large");
+        else
+            dapr__http_send_error(req, err);
         return;
     }
     dapr__http_hdr_t *h = dapr__pool_alloc(&req->pool, (r->n_headers + 1) * sizeof(*h));
@@ -554,6 +560,7 @@ static void invoke_to(dapr_runtime_t *rt, dapr__http_req_t *req, const char *app
             return;
         }
         r.body_stream = &b->s;
+        req->user = b; /* invoke_done asks how the body ended */
     }
     dapr__invoke(rt, &req->pool, &r, invoke_done, req);
 }

@@ -21,7 +21,10 @@
 /* After the last response of a connection: how long and how much input to
  * swallow so that closing does not turn into a RST that eats the response. */
 #define LINGER_MS 1000
-#define LINGER_MAX_BYTES (1024 * 1024)
+/* (a client still sending a refused body, e.g. 413 for a 5 MB upload, reads
+ * the answer only once its writes are taken: a close with its bytes unread
+ * is a RST that throws the answer away on its side) */
+#define LINGER_MAX_BYTES (16 * 1024 * 1024)
 /* A spare write request keeps its head buffer up to this size. */
 #define WSPARE_MAX_CAP (32 * 1024)
 
@@ -207,11 +210,7 @@ void dapr__http_conn_set_deadline(dapr__http_conn_t *c, uint64_t ms)
     if (c->detached || c->closed)
         return;
     if (!ms) {
-        c->deadline = 0;
-        if (c->timer_armed) {
-            uv_timer_stop(&c->timer);
-            c->timer_armed = false;
-        }
+        c->deadline = 0; /* an armed timer stays: it finds no deadline */
         return;
     }
     c->deadline = uv_now(c->timer.loop) + ms;
@@ -387,7 +386,7 @@ void dapr__http_conn_input(dapr__http_conn_t *c, const char *data, size_t len)
         pend_append(c, data + used, len - used)) {
         /* No memory to hold the input: an error reply unless a request
          * is with the application (its response must come first). */
-        if (c->state == DAPR__HC_APP)
+        if (c->state == DAPR__HC_APP || c->state == DAPR__HC_STREAM)
             dapr__http_conn_close(c);
         else
             dapr__http_conn_error(c, 500, "out of memory\n");

@@ -11,6 +11,7 @@
 #include "components/resources.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/strutil.h"
 #include "dapr/common.h"
 #include "dapr/proto/common/v1/common.pb-c.h"
 #include "grpc/grpc.h"
@@ -26,6 +27,7 @@ struct dapr__appch {
     dapr__http_client_t *http;
     /* HTTP endpoints: the base path of spec.baseUrl and its headers */
     char *base_path;
+    char *app_token; /* APP_API_TOKEN (read once), NULL when unset or empty */
     dapr_kv_t *extra;
     size_t n_extra;
     void (*done)(void *);
@@ -43,6 +45,16 @@ typedef struct gcall {
     dapr_kv_t *hdrs;
     size_t n_hdrs;
 } gcall_t;
+
+/* APP_API_TOKEN goes to the app with every call: read it once. */
+static int read_app_token(dapr__appch_t *ch)
+{
+    const char *tok = getenv("APP_API_TOKEN");
+    if (!tok || !*tok)
+        return 0;
+    ch->app_token = dapr__strdup(tok);
+    return ch->app_token ? 0 : DAPR_ENOMEM;
+}
 
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out)
 {
@@ -66,8 +78,11 @@ int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out)
             .max_concurrency =
                 rt->opt.app_max_concurrency > 0 ? (unsigned)rt->opt.app_max_concurrency : 0,
         };
-        int rc = dapr__http_client_create(&ch->http, &cfg);
+        int rc = read_app_token(ch);
+        if (!rc)
+            rc = dapr__http_client_create(&ch->http, &cfg);
         if (rc) {
+            dapr__free(ch->app_token);
             dapr__free(ch);
             return rc;
         }
@@ -248,21 +263,28 @@ static void h_response(dapr__http_creq_t *r, const dapr__http_cresp_t *resp, voi
 {
     hcall_t *h = ud;
     h->status = resp->status;
-    h->hdrs = dapr__pool_alloc(h->pool, (resp->n_headers ? resp->n_headers : 1) * sizeof(*h->hdrs));
-    for (size_t i = 0; h->hdrs && i < resp->n_headers; i++) {
-        const char *k = dapr__pool_strdup(h->pool, resp->headers[i].name);
-        const char *v = dapr__pool_strdup(h->pool, resp->headers[i].value);
-        if (!k || !v)
-            continue;
-        if (!strcasecmp(k, "content-type")) {
+    /* names and values die with this callback: one copy of them all */
+    size_t n = resp->n_headers, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 2;
+    h->hdrs = dapr__pool_alloc(h->pool, (n ? n : 1) * sizeof(*h->hdrs) + bytes);
+    char *p = h->hdrs ? (char *)(h->hdrs + (n ? n : 1)) : NULL;
+    for (size_t i = 0; p && i < n; i++) {
+        size_t kl = strlen(resp->headers[i].name), vl = strlen(resp->headers[i].value);
+        char *k = p, *v = p + kl + 1;
+        memcpy(k, resp->headers[i].name, kl + 1);
+        memcpy(v, resp->headers[i].value, vl + 1);
+        p = v + vl + 1;
+        if (kl == 12 && dapr__strieq_n(k, kl, "content-type"))
             h->ctype = v;
-            continue;
-        }
-        h->hdrs[h->n_hdrs++] = (dapr_kv_t){k, v};
+        else
+            h->hdrs[h->n_hdrs++] = (dapr_kv_t){k, v};
     }
-    if (!h->out.read || !h->hdrs)
-        return;
-    if (resp->content_length >= 0 && resp->content_length <= STREAM_MIN)
+    bool small = resp->content_length >= 0 && resp->content_length <= STREAM_MIN;
+    if (small && resp->content_length > 0 &&
+        resp->content_length <= h->ch->rt->opt.max_body_size)
+        dapr__buf_reserve(&h->body, (size_t)resp->content_length); /* one allocation */
+    if (!h->out.read || !h->hdrs || small)
         return; /* small: buffered */
     /* hand the head over now, the body follows as a stream */
     h->out.length = resp->content_length;
@@ -426,8 +448,23 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
 {
     dapr_runtime_t *rt = ch->rt;
     const char *q = req->query && *req->query ? req->query : NULL;
-    char *target = dapr__pool_printf(pool, "%s/%s%s%s", ch->base_path ? ch->base_path : "",
-                                     req->method ? req->method : "", q ? "?" : "", q ? q : "");
+    const char *bp = ch->base_path ? ch->base_path : "", *m = req->method ? req->method : "";
+    size_t bl = strlen(bp), mlen = strlen(m), ql = q ? strlen(q) : 0;
+    char *target = dapr__pool_alloc(pool, bl + mlen + ql + 3);
+    if (target) { /* base path "/" method ["?" query] */
+        char *t = target;
+        memcpy(t, bp, bl);
+        t += bl;
+        *t++ = '/';
+        memcpy(t, m, mlen);
+        t += mlen;
+        if (q) {
+            *t++ = '?';
+            memcpy(t, q, ql);
+            t += ql;
+        }
+        *t = '\0';
+    }
     dapr__http_hdr_t *hh =
         dapr__pool_alloc(pool, (req->n_headers + ch->n_extra + 5) * sizeof(*hh));
     hcall_t *h = dapr__calloc(1, sizeof(*h));
@@ -453,9 +490,8 @@ static void http_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
         hh[n++] = (dapr__http_hdr_t){ch->extra[i].key, ch->extra[i].value};
     hh[n++] = (dapr__http_hdr_t){"dapr-caller-app-id", caller};
     hh[n++] = (dapr__http_hdr_t){"dapr-callee-app-id", rt->opt.app_id ? rt->opt.app_id : ""};
-    const char *tok = getenv("APP_API_TOKEN");
-    if (tok && *tok)
-        hh[n++] = (dapr__http_hdr_t){"dapr-api-token", tok};
+    if (ch->app_token)
+        hh[n++] = (dapr__http_hdr_t){"dapr-api-token", ch->app_token};
     *h = (hcall_t){.ch = ch, .pool = pool, .cb = cb, .data = data, .in = req->body_stream};
     if (req->stream_resp_ok)
         h->out = (dapr__istream_t){.length = -1, .read = out_read, .pause = out_pause,
@@ -568,6 +604,7 @@ static void free_extra(dapr__appch_t *ch)
     }
     dapr__free(ch->extra);
     dapr__free(ch->base_path);
+    dapr__free(ch->app_token);
 }
 
 dapr__grpc_channel_t *dapr__appch_grpc_channel(const dapr__appch_t *ch)
@@ -627,7 +664,7 @@ int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_
         pl--; /* "http://h/api/" + "/" + method */
     ch->base_path = dapr__strndup(slash ? slash : "", pl);
     ch->extra = dapr__calloc(n_hdrs ? n_hdrs : 1, sizeof(*ch->extra));
-    int rc = ch->base_path && ch->extra ? 0 : DAPR_ENOMEM;
+    int rc = ch->base_path && ch->extra ? read_app_token(ch) : DAPR_ENOMEM;
     for (size_t i = 0; !rc && i < n_hdrs; i++) {
         ch->extra[i].key = dapr__strdup(hdrs[i].key);
         ch->extra[i].value = dapr__strdup(hdrs[i].value ? hdrs[i].value : "");
