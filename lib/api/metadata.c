@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "components/resources.h"
 #include "core/map.h"
+#include "runtime/actors.h"
 #include "runtime/runtime_int.h"
 
 static size_t state_caps(const dapr_component_t *c, const char **caps)
@@ -36,6 +37,24 @@ static size_t pubsub_caps(const dapr_component_t *c, const char **caps)
     if (c->ps_vt->features & DAPR_PUBSUB_FEATURE_BULK_PUBLISH)
         caps[n++] = "BULK_PUBLISH";
     return n;
+}
+
+typedef struct act_acc {
+    dapr__pool_t *pool;
+    dapr__metadata_t *out;
+} act_acc_t;
+
+static void count_type(const char *type, size_t count, void *ud)
+{
+    act_acc_t *a = ud;
+    dapr__metadata_actors_t *n =
+        dapr__pool_alloc(a->pool, (a->out->n_active + 1) * sizeof(*n));
+    if (!n)
+        return;
+    if (a->out->n_active)
+        memcpy(n, a->out->active, a->out->n_active * sizeof(*n));
+    n[a->out->n_active++] = (dapr__metadata_actors_t){type, count};
+    a->out->active = n;
 }
 
 int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t *out)
@@ -90,6 +109,14 @@ int dapr__metadata_get(dapr_runtime_t *rt, dapr__pool_t *pool, dapr__metadata_t 
     out->actor_status = "DISABLED";
     out->actor_host_ready = false;
     out->placement = "";
+    if (rt->actors) {
+        act_acc_t acc = {pool, out};
+        out->actor_status = "RUNNING";
+        out->actor_host_ready = true;
+        out->placement = dapr__actors_placement_connected(rt->actors) ? "placement: connected"
+                                                                       : "placement: disconnected";
+        dapr__actors_each_type(rt->actors, count_type, &acc);
+    }
     return 0;
 }
 

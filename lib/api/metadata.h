@@ -10,6 +10,11 @@
 
 #define DAPR__MAX_CAPS 8
 
+typedef struct dapr__metadata_actors {
+    const char *type;
+    size_t count;
+} dapr__metadata_actors_t;
+
 typedef struct dapr__metadata_component {
     const char *name;
     const char *type;
@@ -40,6 +45,8 @@ typedef struct dapr__metadata {
     const char *actor_status; /* INITIALIZING | DISABLED | RUNNING */
     bool actor_host_ready;
     const char *placement; /* "" when none */
+    const dapr__metadata_actors_t *active; /* hosted types and their active counts */
+    size_t n_active;
 } dapr__metadata_t;
 
 /* Fill `out` from the runtime; strings live in `pool` or the runtime.

@@ -85,7 +85,22 @@ enum {
     X(PUBSUB_CLOUD_EVENTS_SER, "ERR_PUBSUB_CLOUD_EVENTS_SER", 500, 3,                          \
       "DAPR_PUBSUB_CLOUD_EVENT_CREATION", "pubsub")                                            \
     X(PUBSUB_EVENTS_SER, "ERR_PUBSUB_EVENTS_SER", 400, 3, "DAPR_PUBSUB_MARSHAL_EVENTS",        \
-      "pubsub")
+      "pubsub")                                                                                \
+    X(ACTOR_RUNTIME_NOT_FOUND, "ERR_ACTOR_RUNTIME_NOT_FOUND", 500, 13, NULL, NULL)             \
+    X(ACTOR_NO_APP_CHANNEL, "ERR_ACTOR_NO_APP_CHANNEL", 400, 9, NULL, NULL)                    \
+    X(ACTOR_INSTANCE_MISSING, "ERR_ACTOR_INSTANCE_MISSING", 400, 3, NULL, NULL)                \
+    X(ACTOR_INVOKE_METHOD, "ERR_ACTOR_INVOKE_METHOD", 500, 13, NULL, NULL)                     \
+    X(ACTOR_STATE_GET, "ERR_ACTOR_STATE_GET", 500, 13, NULL, NULL)                             \
+    X(ACTOR_STATE_TRANSACTION_SAVE, "ERR_ACTOR_STATE_TRANSACTION_SAVE", 500, 13, NULL, NULL)   \
+    X(ACTOR_REMINDER_CREATE, "ERR_ACTOR_REMINDER_CREATE", 500, 13, NULL, NULL)                 \
+    X(ACTOR_REMINDER_GET, "ERR_ACTOR_REMINDER_GET", 500, 13, NULL, NULL)                       \
+    X(ACTOR_REMINDER_DELETE, "ERR_ACTOR_REMINDER_DELETE", 500, 13, NULL, NULL)                 \
+    X(ACTOR_REMINDER_NON_HOSTED, "ERR_ACTOR_REMINDER_NON_HOSTED", 403, 7, NULL, NULL)          \
+    X(ACTOR_TIMER_CREATE, "ERR_ACTOR_TIMER_CREATE", 500, 13, NULL, NULL)                       \
+    X(ACTOR_TIMER_DELETE, "ERR_ACTOR_TIMER_DELETE", 500, 13, NULL, NULL)                       \
+    X(ACTOR_STACK_DEPTH, "ERR_ACTOR_STACK_DEPTH", 500, 13, NULL, NULL)                         \
+    X(ACTOR_RUNTIME_CLOSED, "ERR_ACTOR_RUNTIME_CLOSED", 503, 14, NULL, NULL)                   \
+    X(ACTOR_NO_ADDRESS, "ERR_ACTOR_NO_ADDRESS", 404, 5, NULL, NULL)
 
 typedef enum dapr__errid {
 #define DAPR__ERRCAT_ENUM(id, code, http, grpc, reason, rtype) DAPR_ERR_##id,

@@ -258,6 +258,13 @@ static const impl_t implemented[] = {
     {"PublishEvent", dapr__gapi_publish_event},
     {"BulkPublishEventAlpha1", dapr__gapi_bulk_publish},
     {"BulkPublishEvent", dapr__gapi_bulk_publish},
+    {"InvokeActor", dapr__gapi_invoke_actor},
+    {"GetActorState", dapr__gapi_get_actor_state},
+    {"ExecuteActorStateTransaction", dapr__gapi_actor_state_tx},
+    {"RegisterActorTimer", dapr__gapi_register_actor_timer},
+    {"UnregisterActorTimer", dapr__gapi_unregister_actor_timer},
+    {"RegisterActorReminder", dapr__gapi_register_actor_reminder},
+    {"UnregisterActorReminder", dapr__gapi_unregister_actor_reminder},
 };
 
 /* protobuf-c's service descriptors do not record streaming; these do. */

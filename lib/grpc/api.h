@@ -63,5 +63,13 @@ void dapr__gapi_subscribe_on_half_close(dapr__grpc_call_t *call);
 void dapr__gapi_subscribe_on_cancel(dapr__grpc_call_t *call);
 void dapr__gapi_publish_event(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_bulk_publish(dapr__gctx_t *g, const ProtobufCMessage *req);
+/* Actors (api_actors.c) */
+void dapr__gapi_invoke_actor(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_get_actor_state(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_actor_state_tx(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_register_actor_timer(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_unregister_actor_timer(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_register_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_unregister_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req);
 
 #endif

@@ -146,6 +146,22 @@ void dapr__gapi_get_metadata(dapr__gctx_t *g, const ProtobufCMessage *req)
         : DAPR__PROTO__RUNTIME__V1__ACTOR_RUNTIME__ACTOR_RUNTIME_STATUS__DISABLED;
     actors.host_ready = m.actor_host_ready;
     actors.placement = (char *)m.placement;
+    Dapr__Proto__Runtime__V1__ActiveActorsCount *ac =
+        dapr__pool_alloc(&g->pool, (m.n_active + 1) * sizeof(*ac));
+    Dapr__Proto__Runtime__V1__ActiveActorsCount **acp =
+        dapr__pool_alloc(&g->pool, (m.n_active + 1) * sizeof(*acp));
+    for (size_t i = 0; ac && acp && i < m.n_active; i++) {
+        dapr__proto__runtime__v1__active_actors_count__init(&ac[i]);
+        ac[i].type = (char *)m.active[i].type;
+        ac[i].count = (int32_t)m.active[i].count;
+        acp[i] = &ac[i];
+    }
+    if (ac && acp && m.n_active) {
+        actors.active_actors = acp;
+        actors.n_active_actors = m.n_active;
+        r.active_actors_count = acp;
+        r.n_active_actors_count = m.n_active;
+    }
     r.actor_runtime = &actors;
     dapr__gapi_reply(g, &r.base);
 }

@@ -107,6 +107,17 @@ static void app_props_json(dapr__buf_t *b, const dapr__metadata_t *m)
     dapr__buf_putc(b, '}');
 }
 
+static void active_json(dapr__buf_t *b, const dapr__metadata_t *m)
+{
+    dapr__buf_putc(b, '[');
+    for (size_t i = 0; i < m->n_active; i++) {
+        dapr__buf_puts(b, i ? ",{\"type\":" : "{\"type\":");
+        jstr(b, m->active[i].type);
+        dapr__buf_printf(b, ",\"count\":%zu}", m->active[i].count);
+    }
+    dapr__buf_putc(b, ']');
+}
+
 void dapr__http_metadata_get(dapr_runtime_t *rt, dapr__http_req_t *req)
 {
     dapr__metadata_t m;
@@ -149,9 +160,17 @@ void dapr__http_metadata_get(dapr_runtime_t *rt, dapr__http_req_t *req)
     }
     dapr__buf_putc(&b, '}');
     app_props_json(&b, &m);
+    if (m.n_active) {
+        jkey(&b, "actors", true);
+        active_json(&b, &m);
+    }
     jkey(&b, "actorRuntime", true);
     dapr__buf_puts(&b, "{\"runtimeStatus\":");
     jstr(&b, m.actor_status);
+    if (m.n_active) {
+        dapr__buf_puts(&b, ",\"activeActors\":");
+        active_json(&b, &m);
+    }
     dapr__buf_printf(&b, ",\"hostReady\":%s", m.actor_host_ready ? "true" : "false");
     if (*m.placement) {
         jkey(&b, "placement", true);

@@ -44,5 +44,10 @@ void dapr__http_metadata_put(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_healthz(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_healthz_outbound(struct dapr_runtime *rt, dapr__http_req_t *req);
 void dapr__http_shutdown(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_actor_invoke(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_actor_state_get(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_actor_state_tx(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_actor_timer(struct dapr_runtime *rt, dapr__http_req_t *req);
+void dapr__http_actor_reminder(struct dapr_runtime *rt, dapr__http_req_t *req);
 
 #endif

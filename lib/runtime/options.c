@@ -92,7 +92,7 @@ static const opt_row rows[] = {
     {"config", T_LIST, "", O(config), NULL, NULL, NULL,
      "Path to config file, or name of a configuration object"},
     {"mode", T_STR, "standalone", O(mode), check_mode, NULL, NULL, "Runtime mode for Dapr"},
-    {"placement-host-address", T_STR, "", O(placement_host_address), NULL, ACTORS, NULL,
+    {"placement-host-address", T_STR, "", O(placement_host_address), NULL, NULL, NULL,
      "Addresses for Dapr Actor Placement servers"},
     {"scheduler-host-address", T_STR, "", O(scheduler_host_address), NULL, "jobs are not active yet",
      NULL, "Addresses of the Scheduler service instance(s), CSV"},

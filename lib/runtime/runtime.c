@@ -17,6 +17,7 @@
 #include "app_channel.h"
 #include "app_health.h"
 #include "remote.h"
+#include "actors.h"
 #include "resiliency.h"
 #include "subscriptions.h"
 #include "runtime_int.h"
@@ -201,6 +202,12 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
         dapr__app_health_close(h, destroy_appch_closed, rt);
     }
     dapr__subs_stop(rt->subs);
+    if (rt->actors) {
+        dapr__actors_t *a = rt->actors;
+        rt->actors = NULL;
+        rt->pending_closes++;
+        dapr__actors_close(a, destroy_appch_closed, rt);
+    }
     close_endpoints(rt, destroy_appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;
@@ -817,6 +824,8 @@ static void app_config_done(const dapr__apierr_t *err, const dapr__invoke_resp_t
         rt->app_config = dapr__strndup(r->body ? (const char *)r->body : "", r->body_len);
         dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "application configuration loaded (%zu bytes)",
                   r->body_len);
+        if (rt->actors)
+            dapr__actors_configure(rt->actors, rt->app_config, r->body_len);
     } else {
         dapr__log(&rt->log, DAPR_LOG_DEBUG, SCOPE, "no app configuration: GET /dapr/config "
                   "answered %d", r->http_status);
@@ -877,10 +886,22 @@ static int start_remote(dapr_runtime_t *rt)
     return rc;
 }
 
+/* Actors (issue 6) need a placement service; the app's types arrive with
+ * its /dapr/config. */
+static int start_actors(dapr_runtime_t *rt)
+{
+    if (!rt->opt.placement_host_address || !*rt->opt.placement_host_address)
+        return 0;
+    int rc = dapr__actors_start(rt, &rt->actors);
+    if (rc)
+        set_error(rt, "failed to start the actor runtime: %s", dapr_strerror(rc));
+    return rc;
+}
+
 static void after_components(dapr_runtime_t *rt)
 {
-    if (rt->last_error[0] || start_app_channel(rt) || start_remote(rt) || start_grpc(rt) ||
-        start_http(rt)) {
+    if (rt->last_error[0] || start_app_channel(rt) || start_remote(rt) || start_actors(rt) ||
+        start_grpc(rt) || start_http(rt)) {
         start_failed(rt);
         return;
     }
@@ -1018,6 +1039,12 @@ static void close_components(dapr_runtime_t *rt)
     }
     /* deliveries are answered and subscriptions ended before any close */
     dapr__subs_stop(rt->subs);
+    if (rt->actors) {
+        dapr__actors_t *a = rt->actors;
+        rt->actors = NULL;
+        rt->pending_closes++;
+        dapr__actors_close(a, appch_closed, rt);
+    }
     close_endpoints(rt, appch_closed);
     if (rt->remote) {
         dapr__remote_t *r = rt->remote;

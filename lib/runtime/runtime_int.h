@@ -52,6 +52,7 @@ struct dapr_runtime {
     int grpc_port;
     struct dapr__appch *appch; /* the app channel, or NULL (no app port) */
     struct dapr__remote *remote; /* internal gRPC server + name resolution */
+    struct dapr__actors *actors; /* actor runtime (actors.h), or NULL: no placement */
     struct dapr__resil *resil;   /* resiliency policies (NULL: none loaded yet) */
     struct dapr__res_endpoint *endpoints; /* HTTPEndpoint resources (all scopes) */
     size_t n_endpoints;

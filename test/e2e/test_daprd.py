@@ -289,7 +289,8 @@ class Lifecycle(unittest.TestCase):
             self.assertIn("flag --app-ssl is accepted but not active yet", logs)
             # --app-ssl turns the protocol into https, whose channel is not built yet
             self.assertIn("app channel for --app-protocol https is not implemented yet", logs)
-            self.assertIn("flag --placement-host-address is accepted but not active yet", logs)
+            # --placement-host-address is active now (actors, issue 6)
+            self.assertNotIn("flag --placement-host-address is accepted but not active", logs)
             self.assertIn("The request body size parameter is: 8388608 bytes", logs)
         finally:
             self.assertEqual(d.stop(), 0)

@@ -66,7 +66,8 @@ int main(void)
     CHECK_EQ_STR(o.config.v[2], "/c.yaml");
     inactive_count = 0;
     dapr__options_each_inactive(&o, count_inactive, NULL);
-    CHECK_EQ_INT(inactive_count, 4); /* enable-metrics, block-shutdown, app-ssl, placement */
+    /* enable-metrics, block-shutdown, app-ssl (placement is active: actors) */
+    CHECK_EQ_INT(inactive_count, 3);
     CHECK(dapr_option_is_bool("--log-as-json"));
     CHECK(!dapr_option_is_bool("app-id"));
     dapr_option_info_t info;
