@@ -190,6 +190,20 @@ void dapr__hc_req_writable(dapr__http_creq_t *r)
  * Starting requests, retrying, the kick
  * ------------------------------------------------------------------- */
 
+/* A streamed body cannot be sent again, so a pooled connection the server
+ * closes just as it is reused would fail the call (servers time idle
+ * connections out much sooner than we do: Node after 5 s). Streamed
+ * requests take only a connection that has been idle briefly. */
+#define STREAM_REUSE_MS 1000
+
+static bool reusable_for(const dapr__http_client_t *c, const dapr__http_creq_t *r)
+{
+    if (r->kind != DAPR__HTTP_BODY_STREAM || !c->idle)
+        return true;
+    uint64_t deadline = c->idle->deadline; /* idle since + idle_to */
+    return deadline && deadline + STREAM_REUSE_MS > uv_now(c->loop) + c->idle_to;
+}
+
 static void req_start(dapr__http_creq_t *r)
 {
     dapr__http_client_t *c = r->c;
@@ -197,7 +211,8 @@ static void req_start(dapr__http_creq_t *r)
         dapr__hc_req_fail(r, DAPR_EINVAL, "request body shorter than its Content-Length");
         return;
     }
-    dapr__http_cconn_t *conn = r->fresh_only ? NULL : dapr__hc_conn_take_idle(c);
+    dapr__http_cconn_t *conn = r->fresh_only || !reusable_for(c, r) ? NULL
+                                                                    : dapr__hc_conn_take_idle(c);
     if (conn) {
         c->n_reused++;
         dapr__hc_conn_attach(conn, r);

@@ -226,6 +226,47 @@ describe("large bodies through one daprd (app channel, streamed)", () => {
   });
 });
 
+describe("a streamed body and the app's idle keep-alive connections", () => {
+  it("does not send a streamed body on a connection idle long enough for the app to drop it", async () => {
+    // a raw app that serves one request per connection and then kills the
+    // connection on its next request, as a server whose idle timeout hit
+    // just when the connection was reused
+    const net = require("node:net");
+    let conns = 0;
+    const app = net.createServer((sock) => {
+      conns++;
+      let served = false, buf = "";
+      sock.on("data", (d) => {
+        if (served) { sock.destroy(); return; }
+        buf += d.toString("latin1");
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.slice(0, end).toLowerCase();
+        if (head.startsWith("get /dapr/config")) { sock.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"); return; }
+        const chunked = head.includes("transfer-encoding: chunked");
+        const m = head.match(/content-length: (\d+)/);
+        const body = buf.slice(end + 4);
+        if ((chunked && !body.endsWith("0\r\n\r\n")) || (!chunked && m && body.length < Number(m[1]))) return;
+        served = true;
+        sock.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      });
+      sock.on("error", () => {});
+    });
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const d = await startDaprd({ appId: "idleapp", args: ["--app-port", String(app.address().port), ...limits], env });
+    try {
+      assert.equal(await fetchText(d.httpPort, "/v1.0/invoke/idleapp/method/small", "x"), "ok");
+      await new Promise((r) => setTimeout(r, 1500));
+      const r = await sendBody(d.httpPort, "/v1.0/invoke/idleapp/method/big", 300 * 1024, { chunked: true });
+      assert.equal(r.status, 200, "the streamed call went on a fresh connection");
+      assert.ok(conns >= 2);
+    } finally {
+      assert.equal((await d.stop()).code, 0);
+      app.close();
+    }
+  });
+});
+
 describe("large bodies between two daprd (CallLocalStream)", () => {
   let app, callee, caller;
   before(async () => {
