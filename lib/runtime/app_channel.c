@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "app_channel.h"
-#include "components/resources.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/strutil.h"
@@ -621,19 +620,9 @@ static void closed(void *ud)
     dapr__free(ch);
 }
 
-/* The HTTPEndpoint whose spec.baseUrl string `url` is (runtime.c hands
- * over ep->base_url itself for an endpoint name, the app id for a URL):
- * its clientTLS applies. NULL for a URL used as the app id. */
-static const dapr__res_endpoint_t *endpoint_of(const dapr_runtime_t *rt, const char *url)
-{
-    for (size_t i = 0; i < rt->n_endpoints; i++)
-        if (rt->endpoints[i].base_url == url)
-            return &rt->endpoints[i];
-    return NULL;
-}
-
 int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
-                                size_t n_hdrs, dapr__appch_t **out)
+                                size_t n_hdrs, const dapr__tls_client_config_t *tls,
+                                dapr__appch_t **out)
 {
     bool https = !strncmp(url, "https://", 8);
     if (!https && strncmp(url, "http://", 7))
@@ -672,15 +661,11 @@ int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_
         if (!ch->extra[i].key || !ch->extra[i].value)
             rc = DAPR_ENOMEM;
     }
-    /* https: the endpoint's clientTLS, or the system CAs for a bare URL */
-    const dapr__res_endpoint_t *ep = https ? endpoint_of(rt, url) : NULL;
-    dapr__tls_client_config_t tls = {0};
-    if (ep)
-        tls = (dapr__tls_client_config_t){.ca_pem = ep->tls_root_ca, .cert_pem = ep->tls_cert,
-                                          .key_pem = ep->tls_key,
-                                          .renegotiation = ep->tls_renegotiation};
+    /* https: the given TLS settings, or the system CAs */
+    static const dapr__tls_client_config_t system_cas = {0};
     dapr__http_client_config_t cfg = {.loop = rt->loop, .log = &rt->log, .host = host,
-                                      .port = port, .tls = https ? &tls : NULL};
+                                      .port = port,
+                                      .tls = !https ? NULL : tls ? tls : &system_cas};
     if (!rc)
         rc = dapr__http_client_create(&ch->http, &cfg);
     if (rc) {

@@ -13,6 +13,7 @@
 #define DAPR_RUNTIME_APP_CHANNEL_H
 
 #include "api/invoke.h"
+#include "core/tls.h"
 
 typedef struct dapr__appch dapr__appch_t;
 
@@ -21,12 +22,13 @@ typedef struct dapr__appch dapr__appch_t;
 int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out);
 /* A channel to an external HTTP service (HTTPEndpoint resources, or an
  * http(s):// URL used as the app id): "http[s]://host[:port][/base/path]"
- * and headers added to every call (copied). https:// uses TLS with the
- * clientTLS of the HTTPEndpoint whose base_url is `url` (the same
- * pointer), else the system CAs. DAPR_EINVAL for a bad URL (or TLS setup
- * that failed: logged), DAPR_ENOMEM. */
+ * and headers added to every call (copied). https:// uses TLS with `tls`
+ * (borrowed for the call; NULL: the system CAs); http:// ignores it.
+ * DAPR_EINVAL for a bad URL (or TLS setup that failed: logged),
+ * DAPR_ENOMEM. */
 int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
-                                size_t n_hdrs, dapr__appch_t **out);
+                                size_t n_hdrs, const dapr__tls_client_config_t *tls,
+                                dapr__appch_t **out);
 /* Call the app. `caller` is the calling app id (our own for local calls). */
 void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                         const char *caller, dapr__invoke_cb cb, void *data);

@@ -999,11 +999,15 @@ int dapr__runtime_endpoint(dapr_runtime_t *rt, const char *app_id, dapr__appch_t
         h[i].value = m->env_ref ? (getenv(m->env_ref) ? getenv(m->env_ref) : "")
                                 : (m->value ? m->value : "");
     }
-    int rc = dapr__appch_create_endpoint(rt, url, h, n, &ch);
+    /* an endpoint's spec.clientTLS; a bare https:// URL uses the system CAs */
+    dapr__tls_client_config_t tls = {0};
+    if (ep)
+        tls = (dapr__tls_client_config_t){.ca_pem = ep->tls_root_ca, .cert_pem = ep->tls_cert,
+                                          .key_pem = ep->tls_key,
+                                          .renegotiation = ep->tls_renegotiation};
+    int rc = dapr__appch_create_endpoint(rt, url, h, n, ep ? &tls : NULL, &ch);
     dapr__free(h);
-    if (rc == DAPR_ENOTSUP)
-        snprintf(why, whylen, "https endpoints need a TLS client, not implemented yet in libdapr");
-    else if (rc)
+    if (rc)
         snprintf(why, whylen, "invalid endpoint URL %s", url);
     if (!rc && dapr__map_put(&rt->ep_chans, app_id, strlen(app_id), ch, NULL)) {
         dapr__appch_close(ch, NULL, NULL);
