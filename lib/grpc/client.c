@@ -537,3 +537,13 @@ void dapr__grpc_client_callbacks(nghttp2_session_callbacks *cbs)
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_send_data_callback(cbs, send_data_cb);
 }
+
+void dapr__grpc_keep_first(uint8_t **dst, size_t *dst_len, const uint8_t *msg, size_t len)
+{
+    if (*dst)
+        return;
+    *dst = dapr__malloc(len ? len : 1);
+    if (*dst && len)
+        memcpy(*dst, msg, len);
+    *dst_len = len;
+}

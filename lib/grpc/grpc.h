@@ -297,6 +297,10 @@ void dapr__grpc_ccall_pause_recv(dapr__grpc_ccall_t *cc, bool pause);
 /* RST_STREAM(CANCEL); on_close(CANCELLED) runs before this returns and the
  * handle is gone afterwards. */
 void dapr__grpc_ccall_cancel(dapr__grpc_ccall_t *cc);
+/* For a unary answer's on_message: keep a malloc'd copy of the first
+ * message in *dst (its length in *dst_len); later messages are ignored.
+ * *dst stays NULL when out of memory. The caller frees *dst. */
+void dapr__grpc_keep_first(uint8_t **dst, size_t *dst_len, const uint8_t *msg, size_t len);
 
 /* --- sans-I/O (fuzzing) -------------------------------------------------- */
 

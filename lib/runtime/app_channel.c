@@ -119,12 +119,8 @@ static void g_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, vo
 {
     gcall_t *g = ud;
     (void)cc;
-    if (g->have_msg)
-        return; /* OnInvoke is unary: a second message is ignored */
-    g->msg = dapr__malloc(len ? len : 1);
-    if (g->msg && len)
-        memcpy(g->msg, msg, len);
-    g->msg_len = len;
+    /* OnInvoke is unary: a second message is ignored */
+    dapr__grpc_keep_first(&g->msg, &g->msg_len, msg, len);
     g->have_msg = g->msg != NULL;
 }
 

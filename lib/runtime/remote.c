@@ -741,12 +741,7 @@ static void r_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, vo
 {
     rcall_t *c = ud;
     (void)cc;
-    if (c->msg)
-        return;
-    c->msg = dapr__malloc(len ? len : 1);
-    if (c->msg && len)
-        memcpy(c->msg, msg, len);
-    c->msg_len = len;
+    dapr__grpc_keep_first(&c->msg, &c->msg_len, msg, len);
 }
 
 static const char *code_name(int code)

@@ -430,12 +430,7 @@ static void g_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, vo
 {
     attempt_t *a = ud;
     (void)cc;
-    if (a->msg)
-        return;
-    a->msg = dapr__malloc(len ? len : 1);
-    if (a->msg && len)
-        memcpy(a->msg, msg, len);
-    a->msg_len = len;
+    dapr__grpc_keep_first(&a->msg, &a->msg_len, msg, len);
 }
 
 static void g_close(dapr__grpc_ccall_t *cc, int status, const char *message,
@@ -961,12 +956,7 @@ static void list_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len,
 {
     read_ctx_t *c = ud;
     (void)cc;
-    if (c->msg)
-        return;
-    c->msg = dapr__malloc(len ? len : 1);
-    if (c->msg && len)
-        memcpy(c->msg, msg, len);
-    c->msg_len = len;
+    dapr__grpc_keep_first(&c->msg, &c->msg_len, msg, len);
 }
 
 static void add_pb_item(dapr__subs_t *s, const Dapr__Proto__Runtime__V1__TopicSubscription *t)

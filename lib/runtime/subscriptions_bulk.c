@@ -232,12 +232,7 @@ static void g_headers(dapr__grpc_ccall_t *cc, const dapr__grpc_md_t *md, size_t 
 static void g_message(dapr__grpc_ccall_t *cc, const uint8_t *msg, size_t len, void *ud)
 {
     battempt_t *a = ud;
-    if (a->msg)
-        return;
-    a->msg = dapr__malloc(len ? len : 1);
-    if (a->msg && len)
-        memcpy(a->msg, msg, len);
-    a->msg_len = len;
+    dapr__grpc_keep_first(&a->msg, &a->msg_len, msg, len);
 }
 
 static void g_close(dapr__grpc_ccall_t *cc, int status, const char *message,
