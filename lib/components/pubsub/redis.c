@@ -39,11 +39,6 @@ typedef struct bulk {
     psr_pub_t *pubs;  /* one per entry */
 } bulk_t;
 
-static const char *v_nonneg(const void *f)
-{
-    return *(const int64_t *)f < 0 ? "must not be negative" : NULL;
-}
-
 static const char *v_positive(const void *f)
 {
     return *(const int64_t *)f < 1 ? "must be at least 1" : NULL;
@@ -51,37 +46,16 @@ static const char *v_positive(const void *f)
 
 #define F(name, type, def, field, v) {name, type, def, offsetof(psr_t, field), v, false}
 static const dapr_md_field_t md_fields[] = {
-    F("redisHost", DAPR_MD_STRING, "localhost:6379", host, NULL),
-    F("redisPassword", DAPR_MD_STRING, NULL, password, NULL),
-    F("redisUsername", DAPR_MD_STRING, NULL, username, NULL),
-    F("redisDB", DAPR_MD_INT, "0", db, v_nonneg),
-    F("redisType", DAPR_MD_STRING, "node", redis_type, NULL),
-    F("enableTLS", DAPR_MD_BOOL, "false", enable_tls, NULL),
-    F("failover", DAPR_MD_BOOL, "false", failover, NULL),
-    F("useEntraID", DAPR_MD_BOOL, "false", use_entra_id, NULL),
+    DAPR__REDIS_SETTINGS_ROWS(psr_t, conf, NULL),
     F("consumerID", DAPR_MD_STRING, NULL, consumer_id_md, NULL),
     F("concurrency", DAPR_MD_INT, "10", concurrency, v_positive),
     F("queueDepth", DAPR_MD_INT, "100", queue_depth, v_positive),
     /* Dapr's defaults (components-contrib settings.go); plain numbers are
      * milliseconds there, see plain_ms() */
-    F("processingTimeout", DAPR_MD_DURATION, "60s", processing_timeout, v_nonneg),
-    F("redeliverInterval", DAPR_MD_DURATION, "15s", redeliver_interval, v_nonneg),
-    F("maxLenApprox", DAPR_MD_INT, "0", max_len_approx, v_nonneg),
-    F("streamTTL", DAPR_MD_DURATION, "0", stream_ttl, v_nonneg),
-    F("dialTimeout", DAPR_MD_DURATION, "5s", dial_timeout, NULL),
-    F("readTimeout", DAPR_MD_DURATION, "3s", read_timeout, NULL),
-    F("writeTimeout", DAPR_MD_DURATION, NULL, write_timeout, NULL),
-    F("maxRetryBackoff", DAPR_MD_DURATION, NULL, max_retry_backoff, NULL),
-    F("minRetryBackoff", DAPR_MD_DURATION, NULL, min_retry_backoff, NULL),
-    /* go-redis pool settings: one pipelined connection (plus one per
-     * subscription) replaces the pool; accepted, unused */
-    F("maxRetries", DAPR_MD_INT, NULL, max_retries, NULL),
-    F("poolSize", DAPR_MD_INT, NULL, pool_size, v_nonneg),
-    F("minIdleConns", DAPR_MD_INT, NULL, min_idle_conns, v_nonneg),
-    F("poolTimeout", DAPR_MD_DURATION, NULL, pool_timeout, NULL),
-    F("idleTimeout", DAPR_MD_DURATION, NULL, idle_timeout, NULL),
-    F("idleCheckFrequency", DAPR_MD_DURATION, NULL, idle_check_frequency, NULL),
-    F("maxConnAge", DAPR_MD_DURATION, NULL, max_conn_age, NULL),
+    F("processingTimeout", DAPR_MD_DURATION, "60s", processing_timeout, dapr__redis_v_nonneg),
+    F("redeliverInterval", DAPR_MD_DURATION, "15s", redeliver_interval, dapr__redis_v_nonneg),
+    F("maxLenApprox", DAPR_MD_INT, "0", max_len_approx, dapr__redis_v_nonneg),
+    F("streamTTL", DAPR_MD_DURATION, "0", stream_ttl, dapr__redis_v_nonneg),
 };
 #undef F
 
@@ -497,19 +471,6 @@ static void on_conn_event(dapr__redis_conn_t *conn, dapr__redis_event_t ev, cons
     }
 }
 
-static const char *unsupported(const psr_t *s)
-{
-    if (s->enable_tls)
-        return "enableTLS is not supported: hiredis 0.14 has no TLS";
-    if (s->redis_type && *s->redis_type && dapr__strcasecmp(s->redis_type, "node"))
-        return "redisType must be \"node\": Redis Cluster is not supported";
-    if (s->failover)
-        return "failover (Redis Sentinel) is not supported";
-    if (s->use_entra_id)
-        return "useEntraID is not supported";
-    return NULL;
-}
-
 /* Dapr reads a plain number of processingTimeout, redeliverInterval and the
  * socket timeouts as milliseconds; the metadata table reads seconds. */
 static void plain_ms(dapr_component_t *c, const char *name, int64_t *field)
@@ -537,21 +498,8 @@ static int set_consumer_id(dapr_component_t *c, psr_t *s)
 
 static int start_conn(dapr_component_t *c, psr_t *s)
 {
-    int64_t cmd_timeout = s->read_timeout;
-    if (cmd_timeout > 0 && s->write_timeout > cmd_timeout)
-        cmd_timeout = s->write_timeout;
-    dapr__redis_opts_t o = {
-        .host = s->host,
-        .username = s->username,
-        .password = s->password,
-        .db = s->db,
-        .dial_timeout_ms = s->dial_timeout,
-        .cmd_timeout_ms = cmd_timeout,
-        .backoff_min_ms = s->min_retry_backoff,
-        .backoff_max_ms = s->max_retry_backoff,
-        .on_event = on_conn_event,
-        .event_data = s,
-    };
+    dapr__redis_opts_t o = {.on_event = on_conn_event, .event_data = s};
+    dapr__redis_settings_opts(&s->conf, &o);
     char err[256] = "";
     s->initing = true;
     int rc = dapr__redis_conn_new(&s->conn, dapr_component_loop(c), &o, err, sizeof(err));
@@ -571,16 +519,16 @@ static int psr_init(dapr_component_t *c, dapr_component_done_cb done)
     psr_t *s = dapr_component_priv(c);
     s->self = c;
     s->init_done = done;
-    const char *why = unsupported(s);
+    const char *why = dapr__redis_settings_unsupported(&s->conf);
     if (why) {
         done(c, DAPR_ENOTSUP, why);
         return DAPR_OK;
     }
     plain_ms(c, "processingTimeout", &s->processing_timeout);
     plain_ms(c, "redeliverInterval", &s->redeliver_interval);
-    plain_ms(c, "dialTimeout", &s->dial_timeout);
-    plain_ms(c, "readTimeout", &s->read_timeout);
-    plain_ms(c, "writeTimeout", &s->write_timeout);
+    plain_ms(c, "dialTimeout", &s->conf.dial_timeout);
+    plain_ms(c, "readTimeout", &s->conf.read_timeout);
+    plain_ms(c, "writeTimeout", &s->conf.write_timeout);
     int rc = set_consumer_id(c, s);
     if (rc == DAPR_ENOMEM)
         return rc;

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "components/redis/conn.h"
+#include "components/redis/settings.h"
 #include "dapr/component.h"
 
 /* Stream IDs are "<ms>-<seq>", two 64-bit numbers: 41 bytes at most. */
@@ -68,16 +69,11 @@ struct psr_sub {
 
 struct psr {
     /* metadata (table in redis.c) */
-    char *host, *password, *username, *redis_type, *consumer_id_md;
-    int64_t db;
-    bool enable_tls, failover, use_entra_id;
+    dapr__redis_settings_t conf;
+    char *consumer_id_md;
     int64_t concurrency, queue_depth;
     int64_t processing_timeout, redeliver_interval; /* ms; 0 disables reclaim */
     int64_t max_len_approx, stream_ttl;
-    int64_t dial_timeout, read_timeout, write_timeout;
-    int64_t min_retry_backoff, max_retry_backoff;
-    int64_t max_retries, pool_size, min_idle_conns, pool_timeout, idle_timeout,
-        idle_check_frequency, max_conn_age;
 
     dapr_component_t *self;
     char *consumer_id; /* effective consumerID (default: the app id) */

@@ -367,7 +367,7 @@ static void maybe_read(psr_sub_t *b)
     char count[24], block[24];
     b->read_count = (size_t)s->queue_depth - b->queue.n;
     snprintf(count, sizeof(count), "%zu", b->read_count);
-    int64_t bms = s->read_timeout > 0 ? s->read_timeout : BLOCK_DEFAULT_MS;
+    int64_t bms = s->conf.read_timeout > 0 ? s->conf.read_timeout : BLOCK_DEFAULT_MS;
     snprintf(block, sizeof(block), "%lld", (long long)bms);
     const char *argv[12] = {"XREADGROUP", "GROUP", b->group, b->consumer, "COUNT", count};
     int n = 6;
@@ -493,20 +493,11 @@ static void on_timer_closed(uv_handle_t *h) { res_closed(h->data); }
 static int open_rconn(psr_sub_t *b)
 {
     psr_t *s = b->s;
-    int64_t bms = s->read_timeout > 0 ? s->read_timeout : BLOCK_DEFAULT_MS;
-    dapr__redis_opts_t o = {
-        .host = s->host,
-        .username = s->username,
-        .password = s->password,
-        .db = s->db,
-        .dial_timeout_ms = s->dial_timeout,
-        /* the blocking read plus the usual allowance */
-        .cmd_timeout_ms = bms + (s->read_timeout > 0 ? s->read_timeout : 3000),
-        .backoff_min_ms = s->min_retry_backoff,
-        .backoff_max_ms = s->max_retry_backoff,
-        .on_event = on_rconn_event,
-        .event_data = b,
-    };
+    int64_t bms = s->conf.read_timeout > 0 ? s->conf.read_timeout : BLOCK_DEFAULT_MS;
+    dapr__redis_opts_t o = {.on_event = on_rconn_event, .event_data = b};
+    dapr__redis_settings_opts(&s->conf, &o);
+    /* the blocking read plus the usual allowance */
+    o.cmd_timeout_ms = bms + (s->conf.read_timeout > 0 ? s->conf.read_timeout : 3000);
     char err[256];
     return dapr__redis_conn_new(&b->rconn, dapr_component_loop(s->self), &o, err, sizeof(err));
 }

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "components/redis/conn.h"
+#include "components/redis/settings.h"
 #include "core/alloc.h"
 #include "core/strutil.h"
 #include "dapr/component.h"
@@ -106,13 +107,8 @@ typedef struct op {
 
 struct redis_store {
     /* metadata (table below) */
-    char *host, *password, *username, *redis_type;
-    int64_t db;
-    bool enable_tls, failover, use_entra_id;
+    dapr__redis_settings_t conf;
     int64_t ttl; /* ttlInSeconds: default TTL of writes; <= 0 none */
-    int64_t dial_timeout, read_timeout, write_timeout, max_retry_backoff, min_retry_backoff;
-    int64_t max_retries, pool_size, min_idle_conns;
-    int64_t pool_timeout, idle_timeout, idle_check_frequency, max_conn_age;
     bool actor_state_store;
     char *key_prefix;
 
@@ -126,44 +122,11 @@ struct redis_store {
     size_t n_free_ops;
 };
 
-static const char *v_nonneg(const void *f)
-{
-    return *(const int64_t *)f < 0 ? "must not be negative" : NULL;
-}
-
-static const char *v_redis_type(const void *f)
-{
-    const char *t = *(char *const *)f;
-    if (!t || !*t || !dapr__strcasecmp(t, "node") || !dapr__strcasecmp(t, "cluster"))
-        return NULL;
-    return "must be \"node\" or \"cluster\"";
-}
-
 #define F(name, type, def, field, v) \
     {name, type, def, offsetof(redis_store_t, field), v, false}
 static const dapr_md_field_t md_fields[] = {
-    F("redisHost", DAPR_MD_STRING, "localhost:6379", host, NULL),
-    F("redisPassword", DAPR_MD_STRING, NULL, password, NULL),
-    F("redisUsername", DAPR_MD_STRING, NULL, username, NULL),
-    F("redisDB", DAPR_MD_INT, "0", db, v_nonneg),
-    F("redisType", DAPR_MD_STRING, "node", redis_type, v_redis_type),
-    F("enableTLS", DAPR_MD_BOOL, "false", enable_tls, NULL),
-    F("failover", DAPR_MD_BOOL, "false", failover, NULL),
-    F("useEntraID", DAPR_MD_BOOL, "false", use_entra_id, NULL),
+    DAPR__REDIS_SETTINGS_ROWS(redis_store_t, conf, "3"),
     F("ttlInSeconds", DAPR_MD_INT, NULL, ttl, NULL),
-    F("dialTimeout", DAPR_MD_DURATION, "5s", dial_timeout, NULL),
-    F("readTimeout", DAPR_MD_DURATION, "3s", read_timeout, NULL),
-    F("writeTimeout", DAPR_MD_DURATION, NULL, write_timeout, NULL),
-    F("maxRetries", DAPR_MD_INT, "3", max_retries, NULL),
-    F("maxRetryBackoff", DAPR_MD_DURATION, NULL, max_retry_backoff, NULL),
-    F("minRetryBackoff", DAPR_MD_DURATION, NULL, min_retry_backoff, NULL),
-    /* one pipelined connection replaces go-redis' pool: accepted, unused */
-    F("poolSize", DAPR_MD_INT, NULL, pool_size, v_nonneg),
-    F("minIdleConns", DAPR_MD_INT, NULL, min_idle_conns, v_nonneg),
-    F("poolTimeout", DAPR_MD_DURATION, NULL, pool_timeout, NULL),
-    F("idleTimeout", DAPR_MD_DURATION, NULL, idle_timeout, NULL),
-    F("idleCheckFrequency", DAPR_MD_DURATION, NULL, idle_check_frequency, NULL),
-    F("maxConnAge", DAPR_MD_DURATION, NULL, max_conn_age, NULL),
     /* handled by the runtime */
     F("actorStateStore", DAPR_MD_BOOL, "false", actor_state_store, NULL),
     F("keyPrefix", DAPR_MD_STRING, NULL, key_prefix, NULL),
@@ -688,46 +651,18 @@ static void on_conn_event(dapr__redis_conn_t *conn, dapr__redis_event_t ev, cons
     }
 }
 
-/* Features a hiredis 0.14 connection cannot offer: refuse them clearly
- * rather than connect in a way the user did not ask for. */
-static const char *unsupported(const redis_store_t *s)
-{
-    if (s->enable_tls)
-        return "enableTLS is not supported: hiredis 0.14 has no TLS";
-    if (s->redis_type && !dapr__strcasecmp(s->redis_type, "cluster"))
-        return "redisType cluster is not supported";
-    if (s->failover)
-        return "failover (Redis Sentinel) is not supported";
-    if (s->use_entra_id)
-        return "useEntraID is not supported";
-    return NULL;
-}
-
 static int rs_init(dapr_component_t *c, dapr_component_done_cb done)
 {
     redis_store_t *s = dapr_component_priv(c);
     s->self = c;
-    const char *why = unsupported(s);
+    const char *why = dapr__redis_settings_unsupported(&s->conf);
     if (why) {
         done(c, DAPR_ENOTSUP, why);
         return DAPR_OK;
     }
     dapr__redis_script_init(&s->apply, apply_lua);
-    int64_t cmd_timeout = s->read_timeout;
-    if (cmd_timeout > 0 && s->write_timeout > cmd_timeout)
-        cmd_timeout = s->write_timeout;
-    dapr__redis_opts_t o = {
-        .host = s->host,
-        .username = s->username,
-        .password = s->password,
-        .db = s->db,
-        .dial_timeout_ms = s->dial_timeout,
-        .cmd_timeout_ms = cmd_timeout,
-        .backoff_min_ms = s->min_retry_backoff,
-        .backoff_max_ms = s->max_retry_backoff,
-        .on_event = on_conn_event,
-        .event_data = s,
-    };
+    dapr__redis_opts_t o = {.on_event = on_conn_event, .event_data = s};
+    dapr__redis_settings_opts(&s->conf, &o);
     const dapr__redis_script_t *scripts[1] = {&s->apply};
     o.scripts = scripts;
     o.n_scripts = 1;
