@@ -73,7 +73,14 @@ DAPR_EXTERN const char *dapr_err_name(int code);
 typedef struct dapr_error {
     int code;            /* DAPR_E* */
     const char *message; /* never NULL in a callback */
+    /* Dapr's error code ("ERR_STATE_STORE_NOT_FOUND", ...) when the error
+     * comes from a building block's rules, as the HTTP/gRPC API would
+     * answer it; NULL for errors of components and transports. */
+    const char *error_code;
 } dapr_error_t;
+
+/* Completion of an operation that returns nothing. err is NULL on success. */
+typedef void (*dapr_done_cb)(const dapr_error_t *err, void *data);
 
 /* A string pair; both NUL-terminated. */
 typedef struct dapr_kv {

@@ -1,4 +1,5 @@
 #include "pubsub.h"
+#include "api/outbound.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -387,7 +388,15 @@ typedef struct pub_ctx {
     const char *pubsub, *topic;
     dapr__pubsub_done_cb cb;
     void *data;
+    dapr_component_t *c;
+    dapr_pubsub_msg_t m; /* for every attempt */
 } pub_ctx_t;
+
+static int pub_one(void *ud, dapr_done_cb cb, void *cbdata)
+{
+    pub_ctx_t *p = ud;
+    return p->c->ps_vt->publish(p->c, &p->m, cb, cbdata);
+}
 
 static void pub_done(const dapr_error_t *err, void *data)
 {
@@ -465,12 +474,12 @@ static void publish_one(dapr_runtime_t *rt, dapr_component_t *c, dapr__pool_t *p
         fail(cb, data, dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory"));
         return;
     }
-    *p = (pub_ctx_t){rt, in->pubsub, in->topic, cb, data};
-    dapr_pubsub_msg_t m = {.topic = in->topic, .data = bytes, .len = len, .content_type = ct,
-                           .metadata = in->md.kv, .n_metadata = in->md.n};
-    int rc = c->ps_vt->publish(c, &m, pub_done, p);
+    *p = (pub_ctx_t){rt, in->pubsub, in->topic, cb, data, c,
+                     {.topic = in->topic, .data = bytes, .len = len, .content_type = ct,
+                      .metadata = in->md.kv, .n_metadata = in->md.n}};
+    int rc = dapr__ob_call(rt, c, pub_one, p, pub_done, p);
     if (rc) {
-        dapr_error_t e = {rc, dapr_strerror(rc)};
+        dapr_error_t e = {rc, dapr_strerror(rc), NULL};
         pub_done(&e, p);
     }
 }

@@ -1,4 +1,5 @@
 #include "state.h"
+#include "api/outbound.h"
 
 #include <string.h>
 
@@ -137,7 +138,15 @@ typedef struct get_ctx {
     void *data;
     const char *key;
     const char *store;
+    dapr_component_t *c;
+    dapr_state_key_t k; /* the storage key, for every attempt */
 } get_ctx_t;
+
+static int get_one(void *ud, dapr_state_get_cb cb, void *cbdata)
+{
+    get_ctx_t *g = ud;
+    return g->c->state_vt->get(g->c, &g->k, cb, cbdata);
+}
 
 static void get_done(const dapr_error_t *err, const dapr_state_value_t *val, void *data)
 {
@@ -172,8 +181,8 @@ void dapr__state_get(dapr_runtime_t *rt, dapr__pool_t *pool, const char *store,
     get_ctx_t *g = dapr__pool_alloc(pool, sizeof(*g));
     if (!g)
         { fail_get(cb, data, dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory")); return; }
-    *g = (get_ctx_t){cb, data, key->key, store};
-    int rc = c->state_vt->get(c, &k, get_done, g);
+    *g = (get_ctx_t){cb, data, key->key, store, c, k};
+    int rc = dapr__ob_get(rt, c, get_one, g, get_done, g);
     if (rc)
         fail_get(cb, data, dapr__apierr_new(DAPR_ERR_STATE_GET, "fail to get %s from state "
                                             "store %s: %s", key->key, store, dapr_strerror(rc)));
@@ -199,6 +208,7 @@ struct fan {
     int err_code;
     char *err_msg;
     dapr__pool_t *pool;
+    dapr_runtime_t *rt;
 };
 
 typedef struct fan_slot {
@@ -265,10 +275,17 @@ static void save_item_done(const dapr_error_t *err, void *data)
                  err ? errmsg(err) : NULL);
 }
 
+static int save_one(void *ud, dapr_done_cb cb, void *cbdata)
+{
+    fan_slot_t *sl = ud;
+    save_ctx_t *s = (save_ctx_t *)sl->fan;
+    return s->c->state_vt->set(s->c, &s->items[sl->index], cb, cbdata);
+}
+
 static int save_start(fan_t *f, size_t i)
 {
     save_ctx_t *s = (save_ctx_t *)f;
-    return s->c->state_vt->set(s->c, &s->items[i], save_item_done, &s->slots[i]);
+    return dapr__ob_call(f->rt, s->c, save_one, &s->slots[i], save_item_done, &s->slots[i]);
 }
 
 static dapr__errid_t write_errid(int code, dapr__errid_t base, dapr__errid_t mismatch,
@@ -342,7 +359,7 @@ void dapr__state_save(dapr_runtime_t *rt, dapr__pool_t *pool, const char *store,
     }
     *s = (save_ctx_t){.c = c, .items = its, .slots = slots, .store = store, .cb = cb,
                       .data = data};
-    s->fan = (fan_t){.n = n, .start = save_start, .finish = save_finish, .pool = pool};
+    s->fan = (fan_t){.n = n, .start = save_start, .finish = save_finish, .pool = pool, .rt = rt};
     fan_pump(&s->fan);
 }
 
@@ -361,10 +378,17 @@ typedef struct del_ctx {
     void *data;
 } del_ctx_t;
 
+static int del_one(void *ud, dapr_done_cb cb, void *cbdata)
+{
+    fan_slot_t *sl = ud;
+    del_ctx_t *d = (del_ctx_t *)sl->fan;
+    return d->c->state_vt->del(d->c, &d->keys[sl->index], cb, cbdata);
+}
+
 static int del_start(fan_t *f, size_t i)
 {
     del_ctx_t *d = (del_ctx_t *)f;
-    return d->c->state_vt->del(d->c, &d->keys[i], save_item_done, &d->slots[i]);
+    return dapr__ob_call(f->rt, d->c, del_one, &d->slots[i], save_item_done, &d->slots[i]);
 }
 
 static void del_finish(fan_t *f)
@@ -414,7 +438,7 @@ static void delete_many(dapr_runtime_t *rt, dapr__pool_t *pool, const char *stor
     }
     *d = (del_ctx_t){.c = c, .keys = ks, .slots = slots, .store = store, .bulk = bulk, .cb = cb,
                      .data = data};
-    d->fan = (fan_t){.n = n, .start = del_start, .finish = del_finish, .pool = pool};
+    d->fan = (fan_t){.n = n, .start = del_start, .finish = del_finish, .pool = pool, .rt = rt};
     fan_pump(&d->fan);
 }
 
@@ -477,10 +501,17 @@ static void bulk_item_done(const dapr_error_t *err, const dapr_state_value_t *va
     fan_complete(&b->fan, s->index, 0, NULL);
 }
 
+static int bulk_one(void *ud, dapr_state_get_cb cb, void *cbdata)
+{
+    fan_slot_t *sl = ud;
+    bulk_ctx_t *b = (bulk_ctx_t *)sl->fan;
+    return b->c->state_vt->get(b->c, &b->keys[sl->index], cb, cbdata);
+}
+
 static int bulk_start(fan_t *f, size_t i)
 {
     bulk_ctx_t *b = (bulk_ctx_t *)f;
-    int rc = b->c->state_vt->get(b->c, &b->keys[i], bulk_item_done, &b->slots[i]);
+    int rc = dapr__ob_get(f->rt, b->c, bulk_one, &b->slots[i], bulk_item_done, &b->slots[i]);
     if (rc)
         b->out[i].error = dapr_strerror(rc);
     return 0 * rc; /* a per-key failure, not a request failure */
@@ -525,7 +556,7 @@ void dapr__state_bulk_get(dapr_runtime_t *rt, dapr__pool_t *pool, const char *st
         slots[i] = (fan_slot_t){&b->fan, i};
     }
     *b = (bulk_ctx_t){.c = c, .keys = ks, .slots = slots, .out = out, .cb = cb, .data = data};
-    b->fan = (fan_t){.n = n, .start = bulk_start, .finish = bulk_finish, .pool = pool,
+    b->fan = (fan_t){.n = n, .start = bulk_start, .finish = bulk_finish, .pool = pool, .rt = rt,
                      .parallelism = parallelism > 0 ? (size_t)parallelism : 0};
     fan_pump(&b->fan);
 }
@@ -537,7 +568,17 @@ void dapr__state_bulk_get(dapr_runtime_t *rt, dapr__pool_t *pool, const char *st
 typedef struct tx_ctx {
     dapr__state_done_cb cb;
     void *data;
+    dapr_component_t *c;
+    const dapr_state_op_t *ops;
+    size_t n;
+    dapr__md_t md;
 } tx_ctx_t;
+
+static int tx_one(void *ud, dapr_done_cb cb, void *cbdata)
+{
+    tx_ctx_t *t = ud;
+    return t->c->state_vt->multi(t->c, t->ops, t->n, t->md.kv, t->md.n, cb, cbdata);
+}
 
 static void tx_done(const dapr_error_t *err, void *data)
 {
@@ -600,8 +641,8 @@ void dapr__state_transact(dapr_runtime_t *rt, dapr__pool_t *pool, const char *st
     for (size_t i = 0; i < n; i++)
         if ((e = prepare_item(c, pool, &o[i].item, md, DAPR_ERR_STATE_TRANSACTION, store)))
             { fail_done(cb, data, e); return; }
-    *t = (tx_ctx_t){cb, data};
-    int rc = c->state_vt->multi(c, o, n, md.kv, md.n, tx_done, t);
+    *t = (tx_ctx_t){cb, data, c, o, n, md};
+    int rc = dapr__ob_call(rt, c, tx_one, t, tx_done, t);
     if (rc)
         fail_done(cb, data, dapr__apierr_new(DAPR_ERR_STATE_TRANSACTION,
                                              "error while executing state transaction: %s",
