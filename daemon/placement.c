@@ -51,7 +51,7 @@ static flag_t flags[] = {
     {"max-api-level", "", "maximum API level", 0, 0},
     {"keepalive-time", "2s", "gRPC keepalive time", 0, 0},
     {"keepalive-timeout", "3s", "gRPC keepalive timeout", 0, 0},
-    {"disseminate-timeout", "2s", "dissemination timeout", 0, 0},
+    {"disseminate-timeout", "8s", "drop a host that does not acknowledge a table phase this long", 0, 1},
     /* libdapr: how long a host may go without a report (1.16 heartbeats
      * every 1 s) before it is removed */
     {"host-timeout", "3s", "remove hosts silent this long", 0, 1},
@@ -241,10 +241,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "placement: invalid --host-timeout\n");
         return 2;
     }
+    int64_t ack_ns;
+    if (dapr__parse_duration(fval("disseminate-timeout"), false, &ack_ns) != 0 ||
+        ack_ns < 1000000) {
+        fprintf(stderr, "placement: invalid --disseminate-timeout\n");
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     plc_config_t cfg = {.loop = loop, .log = &lg, .replication_factor = rf,
-                        .host_timeout_ms = (uint64_t)(timeout_ns / 1000000)};
+                        .host_timeout_ms = (uint64_t)(timeout_ns / 1000000),
+                        .ack_timeout_ms = (uint64_t)(ack_ns / 1000000)};
     if (plc_server_create(&srv, &cfg) != 0) {
         fprintf(stderr, "placement: cannot create the server\n");
         return 1;

@@ -34,11 +34,26 @@ typedef struct pstream {
     char **ent; /* sorted hosted types */
     size_t n_ent;
     uint64_t last_ms;
+    /* the acknowledgement this stream owes in its namespace's round:
+     * phase (PH_LOCK..PH_UNLOCK) of round version wait_v; 0 = none */
+    int wait_phase;
+    uint64_t wait_v;
 } pstream_t;
 
+/* A dissemination round: lock, update, unlock, each sent to every actor
+ * host of the namespace and acknowledged by all of them (Host with
+ * operation LOCK/UPDATE/UNLOCK and the version) before the next phase. */
+enum { PH_NONE = 0, PH_LOCK = 1, PH_UPDATE = 2, PH_UNLOCK = 3 };
+
 typedef struct nsinfo {
-    uint64_t version; /* last disseminated */
-    bool dirty;
+    char *name;
+    uint64_t version; /* of the last round started */
+    bool dirty;       /* membership changed since */
+    int phase;        /* of the round in progress, PH_NONE when idle */
+    bool sending;     /* a phase is being sent: no advancing from inside */
+    uint64_t phase_ms;
+    uint8_t *upd;     /* the round's update order */
+    size_t ulen;
 } nsinfo_t;
 
 struct plc_server {
@@ -75,7 +90,9 @@ static nsinfo_t *ns_get(plc_server_t *s, const char *ns)
     if (n)
         return n;
     n = dapr__calloc(1, sizeof(*n));
-    if (n && dapr__map_put(&s->ns, ns, strlen(ns), n, NULL) != 0) {
+    if (n && (!(n->name = dapr__strdup(ns)) ||
+              dapr__map_put(&s->ns, ns, strlen(ns), n, NULL) != 0)) {
+        dapr__free(n->name);
         dapr__free(n);
         n = NULL;
     }
@@ -83,6 +100,13 @@ static nsinfo_t *ns_get(plc_server_t *s, const char *ns)
 }
 
 static void on_debounce(uv_timer_t *t);
+static void round_check(plc_server_t *s, nsinfo_t *n);
+
+static void arm_debounce(plc_server_t *s)
+{
+    if (!s->stopping && !uv_is_active((uv_handle_t *)&s->debounce))
+        uv_timer_start(&s->debounce, on_debounce, s->cfg.debounce_ms, 0);
+}
 
 static void mark_dirty(plc_server_t *s, const char *ns)
 {
@@ -90,8 +114,8 @@ static void mark_dirty(plc_server_t *s, const char *ns)
     if (!n)
         return; /* OOM: the next change retries */
     n->dirty = true;
-    if (!s->stopping && !uv_is_active((uv_handle_t *)&s->debounce))
-        uv_timer_start(&s->debounce, on_debounce, s->cfg.debounce_ms, 0);
+    if (n->phase == PH_NONE) /* else the round in progress starts the next */
+        arm_debounce(s);
 }
 
 /* Remove a stream from the membership and finish its call. */
@@ -112,8 +136,12 @@ static void stream_end(pstream_t *st, int status, const char *msg)
         st->next->prev = st->prev;
     dapr__grpc_call_set_user(st->call, NULL);
     dapr__grpc_call_finish(st->call, status, msg, NULL, 0);
+    /* a round waiting for this stream's acknowledgement goes on without it */
+    nsinfo_t *n = st->wait_phase && st->ns ? dapr__map_get(&s->ns, st->ns, strlen(st->ns)) : NULL;
     free_fields(st);
     dapr__free(st);
+    if (n)
+        round_check(s, n);
 }
 
 /* --- tables ----------------------------------------------------------------- */
@@ -246,10 +274,9 @@ static size_t encode_op(const char *op, uint64_t v, uint8_t *buf)
     return protobuf_c_message_pack(&o.base, buf);
 }
 
-/* lock → update → unlock to `only` (one stream) or to every stream of ns.
- * Each phase goes to all targets before the next phase starts; streams
- * whose send queue is full are dropped (they re-join and get a new round). */
-static void disseminate(plc_server_t *s, const char *ns, uint64_t v, pstream_t *only)
+/* The current tables, lock → update → unlock at once, to one stream: an
+ * actor client (no hosted types), which takes part in no round. */
+static void push_once(plc_server_t *s, const char *ns, uint64_t v, pstream_t *st)
 {
     size_t ulen = 0;
     uint8_t *upd = encode_update(s, ns, v, &ulen);
@@ -259,25 +286,87 @@ static void disseminate(plc_server_t *s, const char *ns, uint64_t v, pstream_t *
     }
     uint8_t lock[32], unlock[32];
     size_t llen = encode_op("lock", v, lock), ulk = encode_op("unlock", v, unlock);
-    const struct {
-        const uint8_t *b;
-        size_t n;
-    } phase[3] = {{lock, llen}, {upd, ulen}, {unlock, ulk}};
-    for (int p = 0; p < 3; p++) {
-        pstream_t *st = only ? only : s->streams, *next;
-        for (; st; st = next) {
-            next = only ? NULL : st->next;
-            if (!st->reported || strcmp(st->ns, ns))
-                continue;
-            if (dapr__grpc_call_send(st->call, phase[p].b, phase[p].n) != 0) {
-                stream_end(st, 8 /* RESOURCE_EXHAUSTED */, "placement tables not consumed");
-                if (only)
-                    goto out;
-            }
+    if (dapr__grpc_call_send(st->call, lock, llen) != 0 ||
+        dapr__grpc_call_send(st->call, upd, ulen) != 0 ||
+        dapr__grpc_call_send(st->call, unlock, ulk) != 0)
+        stream_end(st, 8 /* RESOURCE_EXHAUSTED */, "placement tables not consumed");
+    dapr__free(upd);
+}
+
+/* Send phase n->phase of the round to every stream of the namespace; actor
+ * hosts then owe an acknowledgement. Streams whose send queue is full are
+ * dropped (they re-join and get a new round). */
+static void round_send(plc_server_t *s, nsinfo_t *n)
+{
+    uint8_t op[32];
+    const uint8_t *b = op;
+    size_t len;
+    if (n->phase == PH_UPDATE) {
+        b = n->upd;
+        len = n->ulen;
+    } else {
+        len = encode_op(n->phase == PH_LOCK ? "lock" : "unlock", n->version, op);
+    }
+    n->phase_ms = uv_now(s->cfg.loop);
+    n->sending = true;
+    pstream_t *next;
+    for (pstream_t *st = s->streams; st; st = next) {
+        next = st->next;
+        if (!st->reported || strcmp(st->ns, n->name))
+            continue;
+        if (dapr__grpc_call_send(st->call, b, len) != 0) {
+            stream_end(st, 8 /* RESOURCE_EXHAUSTED */, "placement tables not consumed");
+            continue;
+        }
+        if (st->n_ent) {
+            st->wait_phase = n->phase;
+            st->wait_v = n->version;
         }
     }
-out:
-    dapr__free(upd);
+    n->sending = false;
+    round_check(s, n);
+}
+
+/* Advance the round once no actor host owes the current phase's ack. */
+static void round_check(plc_server_t *s, nsinfo_t *n)
+{
+    if (n->phase == PH_NONE || n->sending || s->stopping)
+        return;
+    for (pstream_t *st = s->streams; st; st = st->next)
+        if (st->wait_phase == n->phase && st->wait_v == n->version && !strcmp(st->ns, n->name))
+            return;
+    if (n->phase < PH_UNLOCK) {
+        n->phase++;
+        round_send(s, n);
+        return;
+    }
+    n->phase = PH_NONE;
+    dapr__free(n->upd);
+    n->upd = NULL;
+    DAPR_LOG(s->cfg.log, DAPR_LOG_DEBUG, SCOPE, "Tables version %" PRIu64
+             " of namespace '%s' acknowledged by every host", n->version, n->name);
+    if (n->dirty)
+        arm_debounce(s);
+}
+
+static void round_start(plc_server_t *s, nsinfo_t *n)
+{
+    n->dirty = false;
+    n->version++;
+    size_t members = 0;
+    for (pstream_t *st = s->streams; st; st = st->next)
+        members += st->reported && !strcmp(st->ns, n->name) && st->n_ent && is_current(st);
+    if (!(n->upd = encode_update(s, n->name, n->version, &n->ulen))) {
+        DAPR_LOG(s->cfg.log, DAPR_LOG_ERROR, SCOPE, "out of memory building tables");
+        n->dirty = true;
+        arm_debounce(s);
+        return;
+    }
+    DAPR_LOG(s->cfg.log, DAPR_LOG_INFO, SCOPE,
+             "Disseminating tables version %" PRIu64 " to namespace '%s' (%zu actor hosts)",
+             n->version, n->name, members);
+    n->phase = PH_LOCK;
+    round_send(s, n);
 }
 
 static void on_debounce(uv_timer_t *t)
@@ -289,18 +378,24 @@ static void on_debounce(uv_timer_t *t)
     void *val;
     while (dapr__map_next(&s->ns, &it, &key, &klen, &val)) {
         nsinfo_t *n = val;
-        if (!n->dirty)
-            continue;
-        n->dirty = false;
-        n->version++;
-        size_t members = 0;
-        for (pstream_t *st = s->streams; st; st = st->next)
-            members += st->reported && !strcmp(st->ns, key) && st->n_ent && is_current(st);
-        DAPR_LOG(s->cfg.log, DAPR_LOG_INFO, SCOPE,
-                 "Disseminating tables version %" PRIu64 " to namespace '%s' (%zu actor hosts)",
-                 n->version, key, members);
-        disseminate(s, key, n->version, NULL);
+        if (n->dirty && n->phase == PH_NONE)
+            round_start(s, n);
     }
+}
+
+/* An acknowledgement (Host with operation LOCK, UPDATE or UNLOCK). */
+static void on_ack(plc_server_t *s, pstream_t *st, const pb_host_t *h)
+{
+    int ph = h->operation == DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__LOCK     ? PH_LOCK
+             : h->operation == DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__UPDATE ? PH_UPDATE
+             : h->operation == DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__UNLOCK ? PH_UNLOCK
+                                                                                  : PH_NONE;
+    if (!st->wait_phase || ph != st->wait_phase || h->version != st->wait_v)
+        return; /* stale or unexpected: liveness only */
+    st->wait_phase = PH_NONE;
+    nsinfo_t *n = dapr__map_get(&s->ns, st->ns, strlen(st->ns));
+    if (n)
+        round_check(s, n);
 }
 
 /* --- reports ---------------------------------------------------------------- */
@@ -368,8 +463,9 @@ static void on_message(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
         return;
     }
     st->last_ms = uv_now(s->cfg.loop);
-    /* 1.17+ acks (LOCK/UPDATE/UNLOCK) only prove liveness */
     if (h->operation > DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__REPORT) {
+        if (st->reported)
+            on_ack(s, st, h);
         dapr__proto__placement__v1__host__free_unpacked(h, NULL);
         return;
     }
@@ -396,7 +492,7 @@ static void on_message(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
             /* an actor client: the current tables, once */
             nsinfo_t *n = dapr__map_get(&s->ns, st->ns, strlen(st->ns));
             if (n && n->version)
-                disseminate(s, st->ns, n->version, st);
+                push_once(s, st->ns, n->version, st);
         }
     }
     dapr__free(old_ns);
@@ -465,6 +561,26 @@ static void on_sweep(uv_timer_t *t)
         if (now - st->last_ms > s->cfg.host_timeout_ms)
             stream_end(st, 4 /* DEADLINE_EXCEEDED */, "host stopped reporting");
     }
+    /* hosts that do not acknowledge a phase in time are dropped */
+    size_t it = 0;
+    const char *key;
+    size_t klen;
+    void *val;
+    while (dapr__map_next(&s->ns, &it, &key, &klen, &val)) {
+        nsinfo_t *n = val;
+        if (n->phase == PH_NONE || now - n->phase_ms <= s->cfg.ack_timeout_ms)
+            continue;
+        n->sending = true; /* advance once, after the loop */
+        for (pstream_t *st = s->streams; st; st = next) {
+            next = st->next;
+            if (st->wait_phase == n->phase && st->wait_v == n->version &&
+                !strcmp(st->ns, n->name))
+                stream_end(st, 4 /* DEADLINE_EXCEEDED */,
+                           "placement tables not acknowledged in time");
+        }
+        n->sending = false;
+        round_check(s, n);
+    }
 }
 
 /* --- lifecycle -------------------------------------------------------------- */
@@ -481,6 +597,8 @@ int plc_server_create(plc_server_t **out, const plc_config_t *cfg)
         s->cfg.host_timeout_ms = 3000;
     if (!s->cfg.debounce_ms)
         s->cfg.debounce_ms = 100;
+    if (!s->cfg.ack_timeout_ms)
+        s->cfg.ack_timeout_ms = 8000;
     dapr__map_init(&s->ns);
     s->methods[0] = (dapr__grpc_method_t){
         .path = PATH,
@@ -524,8 +642,12 @@ static void maybe_done(plc_server_t *s)
     const char *k;
     size_t kl;
     void *v;
-    while (dapr__map_next(&s->ns, &it, &k, &kl, &v))
-        dapr__free(v);
+    while (dapr__map_next(&s->ns, &it, &k, &kl, &v)) {
+        nsinfo_t *n = v;
+        dapr__free(n->upd);
+        dapr__free(n->name);
+        dapr__free(n);
+    }
     dapr__map_free(&s->ns);
     void (*done)(void *) = s->done;
     void *ud = s->done_ud;

@@ -20,6 +20,9 @@
 #define SCOPE "dapr.runtime.actor"
 #define DEFAULT_IDLE_MS (60ull * 60 * 1000)
 #define DEFAULT_SCAN_MS (30ull * 1000)
+#define DEFAULT_DRAIN_MS (60ull * 1000)
+#define DRAIN_TICK_MS 100
+#define RELOAD_MS 1000 /* reminders registered through other hosts show up within this */
 #define REENT_HDR "Dapr-Reentrancy-Id"
 
 static void turn_start(dapr__actors_t *a, actor_t *act, turn_t *t);
@@ -141,6 +144,7 @@ static void turn_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, v
         act->reent_id[0] = 0;
     if (deact) {
         act->deactivating = false;
+        act->moving = false; /* kept (more calls came): it is ours again */
         if (!act->head && !act->running) {
             dapr__log(&a->rt->log, DAPR_LOG_DEBUG, SCOPE, "deactivated actor %s", act->key);
             actor_free(a, act);
@@ -172,7 +176,8 @@ static void turn_start(dapr__actors_t *a, actor_t *act, turn_t *t)
     }
     act->running++;
     a->inflight++;
-    if (a->reentrancy && !act->reent_id[0]) {
+    type_cfg_t *tc = dapr__actors_type_cfg(a, act->type);
+    if ((tc ? tc->reentrancy : a->reentrancy) && !act->reent_id[0]) {
         const char *rid = header_of(&t->req, REENT_HDR);
         snprintf(act->reent_id, sizeof(act->reent_id), "%s", rid ? rid : "");
     }
@@ -194,8 +199,14 @@ void dapr__actors_enqueue(dapr__actors_t *a, const char *type, const char *id, t
     t->a = a;
     t->act = act;
     act->last_used_ms = uv_now(a->rt->loop);
+    if (act->moving && !t->deactivate && !t->reentrant) {
+        /* handed over to its new owner: the caller looks it up again */
+        turn_fail(t, DAPR_ERR_ACTOR_INSTANCE_MISSING, "actor is moving to another host");
+        return;
+    }
+    type_cfg_t *tc = dapr__actors_type_cfg(a, type);
     if (t->reentrant) {
-        if ((int)act->running >= a->max_depth) {
+        if ((int)act->running >= (tc ? tc->max_depth : a->max_depth)) {
             turn_fail(t, DAPR_ERR_ACTOR_STACK_DEPTH, "maximum stack depth exceeded");
             return;
         }
@@ -247,8 +258,8 @@ char *dapr__actors_app_path(dapr__pool_t *pool, const char *type, const char *id
                 : dapr__pool_printf(pool, "actors/%s/%s", t, i);
 }
 
-static void local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *c,
-                       dapr__invoke_cb cb, void *data)
+void dapr__actors_local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *c,
+                             dapr__invoke_cb cb, void *data)
 {
     turn_t *t = dapr__pool_calloc(pool, sizeof(*t));
     dapr_kv_t *h = dapr__pool_alloc(pool, (c->n_headers + 1) * sizeof(*h));
@@ -272,7 +283,8 @@ static void local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_
             h[n++] = c->headers[i];
     }
     actor_t *act = dapr__actors_find(a, c->type, c->id);
-    if (a->reentrancy) {
+    type_cfg_t *tc = dapr__actors_type_cfg(a, c->type);
+    if (tc ? tc->reentrancy : a->reentrancy) {
         if (rid && act && act->running && !strcmp(act->reent_id, rid))
             t->reentrant = true;
         if (!rid) {
@@ -293,60 +305,26 @@ static void local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_
     dapr__actors_enqueue(a, c->type, c->id, t);
 }
 
-typedef struct wait_ready {
-    dapr__actors_t *a;
-    dapr__pool_t *pool;
-    dapr__actor_call_t call;
-    dapr__invoke_cb cb;
-    void *data;
-} wait_ready_t;
-
-static void ready_again(bool closed, void *ud)
-{
-    wait_ready_t *w = ud;
-    if (closed) {
-        dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_ACTOR_RUNTIME_CLOSED,
-                                              "actor runtime is closed");
-        w->cb(e, NULL, w->data);
-        dapr__apierr_free(e);
-        return;
-    }
-    dapr__actors_invoke(w->a, w->pool, &w->call, w->cb, w->data);
-}
-
 void dapr__actors_invoke(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
                          dapr__invoke_cb cb, void *data)
 {
-    char addr[256];
-    bool local = false;
-    int rc = a->closing ? DAPR_ECLOSED
-                        : dapr__placement_lookup(a->placement, call->type, call->id, addr,
-                                                 sizeof(addr), &local);
-    if (rc == DAPR_EAGAIN) {
-        wait_ready_t *w = dapr__pool_calloc(pool, sizeof(*w));
-        if (w) {
-            *w = (wait_ready_t){a, pool, *call, cb, data};
-            if (!dapr__placement_when_ready(a->placement, call->type, ready_again, w))
-                return;
-        }
-    }
-    if (!rc && local) {
-        local_call(a, pool, call, cb, data);
+    if (a->closing) {
+        dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_ACTOR_RUNTIME_CLOSED,
+                                              "actor runtime is closed");
+        cb(e, NULL, data);
+        dapr__apierr_free(e);
         return;
     }
-    dapr__apierr_t *e;
-    if (rc == DAPR_ECLOSED)
-        e = dapr__apierr_new(DAPR_ERR_ACTOR_RUNTIME_CLOSED, "actor runtime is closed");
-    else if (rc)
-        e = dapr__apierr_new(DAPR_ERR_ACTOR_NO_ADDRESS,
-                             "did not find address for actor %s/%s", call->type, call->id);
-    else /* TODO(issue 6): CallActor on the owner's internal gRPC server */
-        e = dapr__apierr_new(DAPR_ERR_ACTOR_INVOKE_METHOD,
-                             "error invoke actor method: actor %s/%s is owned by %s; calls to "
-                             "remote actor hosts are not implemented yet in libdapr",
-                             call->type, call->id, addr);
-    cb(e, NULL, data);
-    dapr__apierr_free(e);
+    dapr__actors_route(a, pool, call, cb, data); /* actors_remote.c */
+}
+
+bool dapr__actors_owned_here(dapr__actors_t *a, const char *type, const char *id, bool *known)
+{
+    bool local = false;
+    int rc = dapr__placement_lookup(a->placement, type, id, NULL, 0, &local);
+    if (known)
+        *known = rc != DAPR_EAGAIN;
+    return !rc && local;
 }
 
 /* ---------------------------------------------------------------------
@@ -387,7 +365,10 @@ static void scan(uv_timer_t *h)
     /* collect first: a deactivation may finish (and unmap) synchronously */
     while (dapr__map_next(&a->actors, &it, NULL, NULL, &v)) {
         actor_t *act = v;
-        if (act->running || act->head || act->deactivating || now - act->last_used_ms < a->idle_ms)
+        type_cfg_t *tc = dapr__actors_type_cfg(a, act->type);
+        uint64_t idle_for = tc ? tc->idle_ms : a->idle_ms;
+        if (act->running || act->head || act->deactivating || act->moving ||
+            now - act->last_used_ms < idle_for)
             continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
@@ -402,6 +383,117 @@ static void scan(uv_timer_t *h)
     for (size_t i = 0; i < n; i++)
         deactivate(a, idle[i]);
     dapr__free(idle);
+}
+
+/* ---------------------------------------------------------------------
+ * Rebalancing: after new placement tables, local actors another host owns
+ * now finish the calls they hold (up to drainOngoingCallTimeout, when
+ * drainRebalancedActors) and are deactivated; their timers stop at once.
+ * Calls arriving for them meanwhile are sent back to be looked up again
+ * (ERR_ACTOR_INSTANCE_MISSING, retried by actors_remote.c).
+ * ------------------------------------------------------------------- */
+
+/* Fail the calls waiting in a moving actor's queue (not its deactivation). */
+static void fail_queued(actor_t *act)
+{
+    turn_t *keep = NULL, **kt = &keep, *last = NULL, *fail = NULL, **ft = &fail;
+    for (turn_t *t = act->head, *n; t; t = n) {
+        n = t->next;
+        t->next = NULL;
+        if (t->deactivate) {
+            *kt = last = t;
+            kt = &t->next;
+        } else {
+            *ft = t;
+            ft = &t->next;
+        }
+    }
+    act->head = keep;
+    act->tail = last;
+    while (fail) {
+        turn_t *n = fail->next;
+        turn_fail(fail, DAPR_ERR_ACTOR_INSTANCE_MISSING, "actor is moving to another host");
+        fail = n;
+    }
+}
+
+static size_t collect(dapr__actors_t *a, actor_t ***out, bool (*want)(dapr__actors_t *, actor_t *))
+{
+    size_t it = 0, n = 0, cap = 0;
+    void *v;
+    actor_t **all = NULL;
+    while (dapr__map_next(&a->actors, &it, NULL, NULL, &v)) {
+        if (!want(a, v))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            actor_t **g = dapr__realloc(all, nc * sizeof(*g));
+            if (!g)
+                break;
+            all = g;
+            cap = nc;
+        }
+        all[n++] = v;
+    }
+    *out = all;
+    return n;
+}
+
+static bool want_moving(dapr__actors_t *a, actor_t *act) { (void)a; return act->moving; }
+
+static void drain_tick(uv_timer_t *h)
+{
+    dapr__actors_t *a = h->data;
+    uint64_t now = uv_now(a->rt->loop);
+    actor_t **m;
+    size_t n = collect(a, &m, want_moving);
+    if (!n)
+        uv_timer_stop(&a->drain);
+    for (size_t i = 0; i < n; i++) {
+        /* collected first: failing a turn never frees an actor */
+        if (m[i]->drain_deadline_ms && now >= m[i]->drain_deadline_ms) {
+            m[i]->drain_deadline_ms = 0;
+            dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "actor %s: calls still queued after "
+                      "the drain timeout; failing them", m[i]->key);
+            fail_queued(m[i]);
+        }
+    }
+    dapr__free(m);
+}
+
+static bool want_foreign(dapr__actors_t *a, actor_t *act)
+{
+    bool known;
+    return !act->moving && !dapr__actors_owned_here(a, act->type, act->id, &known) && known;
+}
+
+static void on_table(void *ud)
+{
+    dapr__actors_t *a = ud;
+    if (a->closing)
+        return;
+    actor_t **m;
+    size_t n = collect(a, &m, want_foreign);
+    uint64_t now = uv_now(a->rt->loop);
+    for (size_t i = 0; i < n; i++) {
+        actor_t *act = m[i];
+        type_cfg_t *tc = dapr__actors_type_cfg(a, act->type);
+        bool drain = tc ? tc->drain_rebalanced : a->drain_rebalanced;
+        uint64_t ms = tc ? tc->drain_ms : a->drain_ms;
+        dapr__log(&a->rt->log, DAPR_LOG_DEBUG, SCOPE, "actor %s moved to another host; "
+                  "deactivating it here", act->key);
+        act->moving = true;
+        act->drain_deadline_ms = drain ? now + ms : 0;
+        dapr__actors_sched_drop_actor(a, act->type, act->id);
+        if (!drain)
+            fail_queued(act);
+        if (!act->deactivating)
+            deactivate(a, act);
+    }
+    dapr__free(m);
+    if (n && !uv_is_active((uv_handle_t *)&a->drain))
+        uv_timer_start(&a->drain, drain_tick, DRAIN_TICK_MS, DRAIN_TICK_MS);
+    dapr__actors_reminders_reload_all(a);
 }
 
 /* ---------------------------------------------------------------------
@@ -430,13 +522,17 @@ int dapr__actors_start(dapr_runtime_t *rt, dapr__actors_t **out)
     a->idle_ms = DEFAULT_IDLE_MS;
     a->scan_ms = DEFAULT_SCAN_MS;
     a->max_depth = 32;
+    a->drain_ms = DEFAULT_DRAIN_MS;
+    a->drain_rebalanced = true;
     dapr__map_init(&a->actors);
     char self[64];
     snprintf(self, sizeof(self), "127.0.0.1:%d", rt->remote ? dapr__remote_port(rt->remote) : 0);
     dapr__placement_config_t pc = {.addresses = rt->opt.placement_host_address,
                                    .app_id = rt->opt.app_id,
                                    .namespace_ = rt->namespace_,
-                                   .self_addr = self};
+                                   .self_addr = self,
+                                   .on_change = on_table,
+                                   .ud = a};
     int rc = dapr__placement_start(rt, &pc, &a->placement);
     if (rc) {
         dapr__map_free(&a->actors);
@@ -445,8 +541,10 @@ int dapr__actors_start(dapr_runtime_t *rt, dapr__actors_t **out)
     }
     uv_timer_init(rt->loop, &a->scan);
     uv_timer_init(rt->loop, &a->tick);
-    a->scan.data = a->tick.data = a;
-    a->open_handles = 2;
+    uv_timer_init(rt->loop, &a->drain);
+    uv_timer_init(rt->loop, &a->reload);
+    a->scan.data = a->tick.data = a->drain.data = a->reload.data = a;
+    a->open_handles = 4;
     *out = a;
     return 0;
 }
@@ -458,6 +556,47 @@ static uint64_t cfg_ms(const json_t *cfg, const char *name, uint64_t dflt)
     if (json_is_string(v) && !dapr__parse_duration(json_string_value(v), false, &ns) && ns > 0)
         return (uint64_t)(ns / 1000000) ? (uint64_t)(ns / 1000000) : 1;
     return dflt;
+}
+
+static void reentrancy_of(const json_t *re, bool *enabled, int *depth)
+{
+    if (!json_is_object(re))
+        return;
+    *enabled = json_is_true(dapr__json_get(re, "enabled"));
+    json_t *md = dapr__json_get(re, "maxStackDepth");
+    if (json_is_integer(md) && json_integer_value(md) > 0)
+        *depth = (int)json_integer_value(md);
+}
+
+/* The app-wide settings, then entitiesConfig overrides per type. */
+static void type_settings(dapr__actors_t *a, const json_t *cfg)
+{
+    for (size_t i = 0; i < a->n_types; i++) {
+        type_cfg_t *tc = &a->types[i];
+        tc->idle_ms = a->idle_ms;
+        tc->drain_ms = a->drain_ms;
+        tc->drain_rebalanced = a->drain_rebalanced;
+        tc->reentrancy = a->reentrancy;
+        tc->max_depth = a->max_depth;
+    }
+    json_t *ec = dapr__json_get(cfg, "entitiesConfig"), *e, *t;
+    size_t i, j;
+    json_array_foreach(ec, i, e)
+    {
+        json_array_foreach(dapr__json_get(e, "entities"), j, t)
+        {
+            type_cfg_t *tc = json_is_string(t) ? dapr__actors_type_cfg(a, json_string_value(t))
+                                               : NULL;
+            if (!tc)
+                continue;
+            tc->idle_ms = cfg_ms(e, "actorIdleTimeout", tc->idle_ms);
+            tc->drain_ms = cfg_ms(e, "drainOngoingCallTimeout", tc->drain_ms);
+            json_t *dr = dapr__json_get(e, "drainRebalancedActors");
+            if (json_is_boolean(dr))
+                tc->drain_rebalanced = json_is_true(dr);
+            reentrancy_of(dapr__json_get(e, "reentrancy"), &tc->reentrancy, &tc->max_depth);
+        }
+    }
 }
 
 void dapr__actors_configure(dapr__actors_t *a, const char *app_config, size_t len)
@@ -476,30 +615,42 @@ void dapr__actors_configure(dapr__actors_t *a, const char *app_config, size_t le
     {
         if (!names || !a->types || !json_is_string(e) || has_type(a, json_string_value(e)))
             continue;
-        a->types[a->n_types].type = dapr__strdup(json_string_value(e));
-        if (a->types[a->n_types].type)
-            names[a->n_types] = a->types[a->n_types].type, a->n_types++;
+        type_cfg_t *tc = &a->types[a->n_types];
+        tc->type = dapr__strdup(json_string_value(e));
+        tc->ops_tail = &tc->ops;
+        if (tc->type)
+            names[a->n_types] = tc->type, a->n_types++;
     }
     a->idle_ms = cfg_ms(cfg, "actorIdleTimeout", DEFAULT_IDLE_MS);
     /* Dapr 1.16 ignores actorScanInterval; we honour it */
     a->scan_ms = cfg_ms(cfg, "actorScanInterval", DEFAULT_SCAN_MS);
-    json_t *re = dapr__json_get(cfg, "reentrancy");
-    a->reentrancy = json_is_true(dapr__json_get(re, "enabled"));
-    json_t *md = dapr__json_get(re, "maxStackDepth");
-    if (json_is_integer(md) && json_integer_value(md) > 0)
-        a->max_depth = (int)json_integer_value(md);
+    a->drain_ms = cfg_ms(cfg, "drainOngoingCallTimeout", DEFAULT_DRAIN_MS);
+    json_t *dr = dapr__json_get(cfg, "drainRebalancedActors");
+    a->drain_rebalanced = json_is_boolean(dr) ? json_is_true(dr) : true;
+    reentrancy_of(dapr__json_get(cfg, "reentrancy"), &a->reentrancy, &a->max_depth);
+    type_settings(a, cfg);
     json_decref(cfg);
     if (a->n_types) {
         dapr__placement_set_types(a->placement, names, a->n_types);
         uv_timer_start(&a->scan, scan, a->scan_ms, a->scan_ms);
         for (i = 0; i < a->n_types; i++)
             dapr__actors_reminders_load(a, &a->types[i]);
+        uv_timer_start(&a->reload, dapr__actors_reload_tick, RELOAD_MS, RELOAD_MS);
         dapr__log(&a->rt->log, DAPR_LOG_INFO, SCOPE, "actor runtime hosting %zu type(s); idle "
-                  "timeout %llums, scan interval %llums, reentrancy %s", a->n_types,
-                  (unsigned long long)a->idle_ms, (unsigned long long)a->scan_ms,
+                  "timeout %llums, scan interval %llums, drain %s (%llums), reentrancy %s",
+                  a->n_types, (unsigned long long)a->idle_ms, (unsigned long long)a->scan_ms,
+                  a->drain_rebalanced ? "on" : "off", (unsigned long long)a->drain_ms,
                   a->reentrancy ? "enabled" : "disabled");
     }
     dapr__free(names);
+}
+
+type_cfg_t *dapr__actors_type_cfg(dapr__actors_t *a, const char *type)
+{
+    for (size_t i = 0; i < a->n_types; i++)
+        if (!strcmp(a->types[i].type, type))
+            return &a->types[i];
+    return NULL;
 }
 
 void dapr__actors_each_type(const dapr__actors_t *a,
@@ -583,5 +734,7 @@ void dapr__actors_close(dapr__actors_t *a, void (*done)(void *ud), void *ud)
     }
     uv_close((uv_handle_t *)&a->scan, handle_closed);
     uv_close((uv_handle_t *)&a->tick, handle_closed);
+    uv_close((uv_handle_t *)&a->drain, handle_closed);
+    uv_close((uv_handle_t *)&a->reload, handle_closed);
     dapr__placement_close(a->placement, placement_closed, a);
 }

@@ -46,7 +46,8 @@ typedef struct dapr__actor_call {
     size_t n_headers;
 } dapr__actor_call_t;
 
-/* Run the call in the actor's turn (local) or on its owner (remote). The
+/* Run the call in the actor's turn (local) or on its owner (remote, over
+ * CallActor; tried again, bounded, while the tables move the actor). The
  * callback gets the app's answer as is (any status), or an error of the
  * runtime (closed, no address, stack depth, app channel failure). */
 void dapr__actors_invoke(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
@@ -60,7 +61,8 @@ typedef struct dapr__actor_sched_req {
     const char *data;                    /* raw JSON or NULL */
 } dapr__actor_sched_req_t;
 
-/* Timers: DAPR_EINVAL with *why (static text) on a bad schedule. */
+/* Timers live on the actor's owner only: DAPR_EINVAL with *why (static
+ * text) on a bad schedule, an unhosted type or another host's actor. */
 int dapr__actors_timer_create(dapr__actors_t *a, const dapr__actor_sched_req_t *req,
                               const char **why);
 /* Removes the timer if there is one (no error when absent). */
@@ -77,6 +79,16 @@ void dapr__actors_reminder_delete(dapr__actors_t *a, const char *type, const cha
 /* The reminder as Dapr's GET answers it (JSON object) into out; DAPR_ENOTFOUND. */
 int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *id,
                               const char *name, dapr__buf_t *out);
+
+/* The internal server's CallActor (lib/runtime/remote.c hands it over;
+ * actors_remote.c): the actor must be owned here under this sidecar's
+ * tables, else the caller is told to look again (ERR_ACTOR_INSTANCE_MISSING
+ * in the trailer dapr-error-code). The answer is the app's, as CallLocal
+ * packs it. `a` may be NULL (the runtime is closing). */
+struct dapr__grpc_call;
+void dapr__actors_serve(dapr__actors_t *a, struct dapr__grpc_call *call, const uint8_t *msg,
+                        size_t len);
+void dapr__actors_serve_cancel(struct dapr__grpc_call *call);
 
 /* Whether this app hosts `type`. */
 bool dapr__actors_hosts(const dapr__actors_t *a, const char *type);

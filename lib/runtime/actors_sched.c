@@ -3,7 +3,16 @@
  * {registeredTime, period, actorID, actorType, name, dueTime, data,
  * expirationTime}, as Dapr's reminders with partitionCount 0). One uv timer
  * is armed at the earliest due firing; a firing is a turn of its actor, so
- * it never overlaps a method call. */
+ * it never overlaps a method call.
+ *
+ * Several hosts share the array. Every change is a read-modify-write with
+ * the store's ETag (first-write), tried again on a conflict; every host
+ * reads the arrays of its types again after each table change and every
+ * RELOAD_MS, and keeps in memory exactly what the store holds (entries it
+ * already had keep their schedule). Each host walks every reminder's
+ * schedule, but only the actor's owner under the current tables fires it;
+ * the owner also removes finished ones from the store. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "actors_int.h"
@@ -27,6 +36,7 @@ static void sched_free(sched_t *s)
     dapr__free(s->due);
     dapr__free(s->period);
     dapr__free(s->ttl);
+    dapr__free(s->ident);
     dapr__free(s);
 }
 
@@ -36,7 +46,7 @@ static sched_t *sched_find(dapr__actors_t *a, bool reminder, const char *type, c
                            const char *name)
 {
     for (sched_t *s = a->scheds; s; s = s->next)
-        if (!s->dead && s->reminder == reminder && !strcmp(s->type, type) &&
+        if (!s->dead && !s->done && s->reminder == reminder && !strcmp(s->type, type) &&
             !strcmp(s->id, id) && !strcmp(s->name, name))
             return s;
     return NULL;
@@ -72,7 +82,7 @@ void dapr__actors_sched_arm(dapr__actors_t *a)
     sweep(a);
     int64_t min = 0;
     for (sched_t *s = a->scheds; s; s = s->next)
-        if (!s->firing && (!min || s->next_ns < min))
+        if (!s->firing && !s->done && (!min || s->next_ns < min))
             min = s->next_ns;
     if (!min) {
         uv_timer_stop(&a->tick);
@@ -101,14 +111,6 @@ dapr_component_t *dapr__actors_store(dapr__actors_t *a)
         if (c->state_vt && c->actor_state_store && c->initialised)
             return c;
     }
-    return NULL;
-}
-
-static type_cfg_t *type_cfg(dapr__actors_t *a, const char *type)
-{
-    for (size_t i = 0; i < a->n_types; i++)
-        if (!strcmp(a->types[i].type, type))
-            return &a->types[i];
     return NULL;
 }
 
@@ -148,95 +150,34 @@ static void reminder_json(const sched_t *s, dapr__buf_t *b, bool get_form)
     dapr__buf_putc(b, '}');
 }
 
-typedef struct save_op {
-    dapr__actors_t *a;
-    type_cfg_t *tc;
-    dapr__actors_done_cb cb;
-    void *data;
-} save_op_t;
+#define REM_PUT 1
+#define REM_DEL 2
+#define REM_DROP 3
 
-static void save_type(dapr__actors_t *a, type_cfg_t *tc, dapr__actors_done_cb cb, void *data);
-
-static void saved(const dapr_error_t *err, void *ud)
-{
-    save_op_t *op = ud;
-    dapr__actors_t *a = op->a;
-    type_cfg_t *tc = op->tc;
-    a->pending--;
-    tc->saving = false;
-    if (err)
-        dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error saving reminders of %s: %s",
-                  tc->type, err->message ? err->message : "store error");
-    if (op->cb)
-        op->cb(err ? DAPR_EIO : 0, err ? err->message : NULL, op->data);
-    dapr__free(op);
-    if (tc->dirty && !a->closing) {
-        tc->dirty = false;
-        save_type(a, tc, NULL, NULL);
-    }
-    dapr__actors_maybe_done(a);
-}
-
-static void save_type(dapr__actors_t *a, type_cfg_t *tc, dapr__actors_done_cb cb, void *data)
-{
-    dapr_component_t *c = dapr__actors_store(a);
-    save_op_t *op = dapr__calloc(1, sizeof(*op));
-    if (!c || !op) {
-        dapr__free(op);
-        if (cb)
-            cb(c ? DAPR_ENOMEM : DAPR_ESTATE, "actor state store not configured", data);
-        return;
-    }
-    if (tc->saving) {
-        /* one write per type at a time; the next one carries this change */
-        tc->dirty = true;
-        dapr__free(op);
-        if (cb)
-            cb(0, NULL, data);
-        return;
-    }
-    *op = (save_op_t){a, tc, cb, data};
-    dapr__buf_t b = DAPR__BUF_INIT;
-    dapr__buf_putc(&b, '[');
-    bool first = true;
-    for (sched_t *s = a->scheds; s; s = s->next) {
-        if (!s->reminder || s->dead || strcmp(s->type, tc->type))
-            continue;
-        if (!first)
-            dapr__buf_putc(&b, ',');
-        first = false;
-        reminder_json(s, &b, false);
-    }
-    dapr__buf_putc(&b, ']');
-    char *key = dapr__malloc(strlen(tc->type) + 9);
-    if (key)
-        sprintf(key, "actors||%s", tc->type);
-    dapr_state_item_t it = {.key = key, .value = (const uint8_t *)b.data, .value_len = b.len,
-                            .ttl_seconds = DAPR_TTL_UNSET};
-    tc->saving = true;
-    a->pending++;
-    int rc = b.oom || !key ? DAPR_ENOMEM : c->state_vt->set(c, &it, saved, op);
-    dapr__free(key);
-    dapr__buf_free(&b);
-    if (rc) {
-        dapr_error_t e = {0};
-        e.message = "cannot write reminders";
-        saved(&e, op);
-    }
-}
+static void queue_op(dapr__actors_t *a, type_cfg_t *tc, int kind, const sched_t *s,
+                     const char *id, const char *name, const char *ident,
+                     dapr__actors_done_cb cb, void *data);
 
 /* ---------------------------------------------------------------------
  * Firing
  * ------------------------------------------------------------------- */
 
+/* A reminder is over here: the owner removes exactly this registration
+ * from the store (a newer one of the same name stays). */
+static void finish_reminder(dapr__actors_t *a, sched_t *s)
+{
+    type_cfg_t *tc = dapr__actors_type_cfg(a, s->type);
+    s->done = true;
+    if (tc && s->ident)
+        queue_op(a, tc, REM_DROP, NULL, s->id, s->name, s->ident, NULL, NULL);
+}
+
 static void remove_sched(dapr__actors_t *a, sched_t *s)
 {
-    s->dead = true;
-    if (s->reminder) {
-        type_cfg_t *tc = type_cfg(a, s->type);
-        if (tc)
-            save_type(a, tc, NULL, NULL);
-    }
+    if (s->reminder)
+        finish_reminder(a, s);
+    else
+        s->dead = true;
 }
 
 static bool cancel_answer(const dapr__invoke_resp_t *r)
@@ -246,6 +187,13 @@ static bool cancel_answer(const dapr__invoke_resp_t *r)
             !dapr__strcasecmp(r->headers[i].value, "true"))
             return true;
     return false;
+}
+
+static void advance(sched_t *s, int64_t now)
+{
+    int64_t next;
+    s->next_ns = dapr__schedule_next(&s->s, s->next_ns, &next) ? (next > now ? next : now)
+                                                               : 0;
 }
 
 static void fired(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
@@ -258,31 +206,47 @@ static void fired(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void 
         dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error firing %s %s of actor %s/%s: %s",
                   s->reminder ? "reminder" : "timer", s->name, s->type, s->id,
                   err ? err->message : "the app answered an error status");
-    if (s->dead || a->closing)
+    if (s->dead || s->done || a->closing)
         return;
-    int64_t next;
-    if (cancel_answer(r) || !dapr__schedule_next(&s->s, s->next_ns, &next)) {
-        remove_sched(a, s);
-    } else {
-        int64_t now = dapr__now_unix_ns();
-        s->next_ns = next > now ? next : now; /* late: fire once now, not a burst */
+    if (err && err->id == DAPR_ERR_ACTOR_INSTANCE_MISSING) {
+        s->next_ns = dapr__now_unix_ns() + 200 * NS_MS; /* handed over meanwhile: look again */
+        dapr__actors_sched_arm(a);
+        return;
     }
+    /* late: fire once now, not a burst */
+    if (!cancel_answer(r))
+        advance(s, dapr__now_unix_ns());
+    if (cancel_answer(r) || !s->next_ns)
+        remove_sched(a, s);
     dapr__actors_sched_arm(a);
 }
 
-static bool owned_here(dapr__actors_t *a, sched_t *s)
+/* A reminder due while another host owns its actor: its owner fires it;
+ * the schedule moves on here too, so a new owner goes on from the next due
+ * time. One-shot ones wait: only the store says they are done. */
+static void skip(sched_t *s, int64_t now)
 {
-    char addr[256];
-    bool local = false;
-    return !dapr__placement_lookup(a->placement, s->type, s->id, addr, sizeof(addr), &local) &&
-           local;
+    if (s->s.period_ns) {
+        advance(s, now);
+        if (s->next_ns)
+            return;
+    }
+    s->next_ns = now + 1000 * NS_MS;
 }
 
-static void fire(dapr__actors_t *a, sched_t *s)
+static void fire(dapr__actors_t *a, sched_t *s, int64_t now)
 {
-    if (s->reminder && !owned_here(a, s)) {
-        s->next_ns = dapr__now_unix_ns() + 1000 * NS_MS; /* not ours now: look again */
-        return;
+    if (s->reminder) {
+        type_cfg_t *tc = dapr__actors_type_cfg(a, s->type);
+        bool known, mine = dapr__actors_owned_here(a, s->type, s->id, &known);
+        if (!known || !tc || tc->stale || !tc->reminders_loaded) {
+            s->next_ns = now + 100 * NS_MS; /* tables changing: look again shortly */
+            return;
+        }
+        if (!mine) {
+            skip(s, now);
+            return;
+        }
     }
     turn_t *t = dapr__actors_turn_new();
     char *tail = t ? dapr__pool_printf(t->pool, "method/%s/%s", s->reminder ? "remind" : "timer",
@@ -305,7 +269,7 @@ static void fire(dapr__actors_t *a, sched_t *s)
     dapr__buf_free(&b);
     if (!body) {
         dapr__actors_turn_release(t);
-        s->next_ns = dapr__now_unix_ns() + 1000 * NS_MS;
+        s->next_ns = now + 1000 * NS_MS;
         return;
     }
     t->req = (dapr__invoke_req_t){.app_id = a->rt->opt.app_id, .method = path, .verb = "PUT",
@@ -323,13 +287,13 @@ void dapr__actors_sched_fire(uv_timer_t *h)
     dapr__actors_t *a = h->data;
     int64_t now = dapr__now_unix_ns();
     for (sched_t *s = a->scheds; s && !a->closing; s = s->next) {
-        if (s->dead || s->firing || s->next_ns > now)
+        if (s->dead || s->done || s->firing || s->next_ns > now)
             continue;
         if (s->s.expire_ns && now > s->s.expire_ns) {
             remove_sched(a, s);
             continue;
         }
-        fire(a, s);
+        fire(a, s, now);
     }
     dapr__actors_sched_arm(a);
 }
@@ -372,6 +336,15 @@ static sched_t *sched_new(const dapr__actor_sched_req_t *q, bool reminder, int64
 int dapr__actors_timer_create(dapr__actors_t *a, const dapr__actor_sched_req_t *req,
                               const char **why)
 {
+    bool known, mine = dapr__actors_owned_here(a, req->type, req->id, &known);
+    if (!dapr__actors_hosts(a, req->type)) {
+        *why = "actor type not registered";
+        return DAPR_EINVAL;
+    }
+    if (!mine && (known || !dapr__actors_find(a, req->type, req->id))) {
+        *why = "operations on actor timers are only possible on the host that owns the actor";
+        return DAPR_EINVAL;
+    }
     sched_t *s = sched_new(req, false, dapr__now_unix_ns(), why);
     if (!s)
         return DAPR_EINVAL;
@@ -428,33 +401,30 @@ void dapr__actors_reminder_create(dapr__actors_t *a, const dapr__actor_sched_req
                                   dapr__actors_done_cb cb, void *data)
 {
     const char *why = NULL;
-    type_cfg_t *tc = type_cfg(a, req->type);
+    type_cfg_t *tc = dapr__actors_type_cfg(a, req->type);
     sched_t *s = tc ? sched_new(req, true, dapr__now_unix_ns(), &why) : NULL;
     if (!s) {
         answer_later(a, tc ? DAPR_EINVAL : DAPR_ENOTFOUND, why, cb, data);
         return;
     }
-    sched_t *old = sched_find(a, true, req->type, req->id, req->name);
-    if (old)
-        old->dead = true;
-    s->next = a->scheds;
-    a->scheds = s;
-    dapr__actors_sched_arm(a);
-    save_type(a, tc, cb, data);
+    /* in memory once the store has it (the merge after the write) */
+    queue_op(a, tc, REM_PUT, s, s->id, s->name, NULL, cb, data);
+    sched_free(s);
 }
 
 void dapr__actors_reminder_delete(dapr__actors_t *a, const char *type, const char *id,
                                   const char *name, dapr__actors_done_cb cb, void *data)
 {
-    type_cfg_t *tc = type_cfg(a, type);
-    sched_t *s = sched_find(a, true, type, id, name);
-    if (!tc || !s) {
-        answer_later(a, tc ? 0 : DAPR_ENOTFOUND, NULL, cb, data);
+    type_cfg_t *tc = dapr__actors_type_cfg(a, type);
+    if (!tc) {
+        answer_later(a, DAPR_ENOTFOUND, NULL, cb, data);
         return;
     }
-    s->dead = true;
+    sched_t *s = sched_find(a, true, type, id, name);
+    if (s) /* stops firing now; gone from memory with the merge */
+        s->done = true;
     dapr__actors_sched_arm(a);
-    save_type(a, tc, cb, data);
+    queue_op(a, tc, REM_DEL, NULL, id, name, NULL, cb, data);
 }
 
 int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *id,
@@ -468,8 +438,10 @@ int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *i
 }
 
 /* ---------------------------------------------------------------------
- * Loading at start-up
+ * The store: read-modify-write cycles and the merge into memory
  * ------------------------------------------------------------------- */
+
+#define MAX_TRIES 16 /* ETag conflicts in a row before the ops fail */
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -477,7 +449,17 @@ static const char *jstr(const json_t *o, const char *k)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void load_one(dapr__actors_t *a, const json_t *o)
+static char *ident_of(const json_t *o)
+{
+    char *j = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *d = j ? dapr__strdup(j) : NULL;
+    free(j); /* jansson allocated it */
+    return d;
+}
+
+/* A stored entry as a reminder of this host (schedule from its
+ * registration; one missed while nobody ran it fires once now). */
+static sched_t *load_one(const json_t *o)
 {
     const char *reg = jstr(o, "registeredTime"), *exp = jstr(o, "expirationTime");
     int64_t reg_ns = 0, exp_ns = 0, now = dapr__now_unix_ns();
@@ -492,66 +474,321 @@ static void load_one(dapr__actors_t *a, const json_t *o)
     sched_t *s = q.type && q.id && q.name ? sched_new(&q, true, reg_ns, &why) : NULL;
     free(data); /* jansson allocated it */
     if (!s)
-        return;
+        return NULL;
     if (exp && !dapr__rfc3339_parse(exp, &exp_ns))
         s->s.expire_ns = exp_ns;
-    if (s->next_ns < now) /* missed while down: fire once now, then on period */
+    if (s->next_ns < now)
         s->next_ns = now;
-    sched_t *old = sched_find(a, true, s->type, s->id, s->name);
-    if (old)
-        old->dead = true;
-    s->next = a->scheds;
-    a->scheds = s;
+    if (!(s->ident = ident_of(o))) {
+        sched_free(s);
+        return NULL;
+    }
+    return s;
 }
 
-typedef struct load_op {
+/* Memory := the store's array for tc's type. Entries already here (same
+ * stored object) keep their schedule and state. */
+static size_t merge(dapr__actors_t *a, type_cfg_t *tc, const json_t *arr)
+{
+    for (sched_t *s = a->scheds; s; s = s->next)
+        if (s->reminder && !s->dead && !strcmp(s->type, tc->type))
+            s->seen = false;
+    size_t i, added = 0;
+    json_t *o;
+    json_array_foreach(arr, i, o)
+    {
+        const char *type = jstr(o, "actorType"), *id = jstr(o, "actorID"), *name = jstr(o, "name");
+        char *ident = type && id && name && !strcmp(type, tc->type) ? ident_of(o) : NULL;
+        if (!ident)
+            continue;
+        sched_t *cur = NULL;
+        for (sched_t *s = a->scheds; s && !cur; s = s->next)
+            if (s->reminder && !s->dead && s->ident && !strcmp(s->ident, ident) &&
+                !strcmp(s->type, type))
+                cur = s;
+        dapr__free(ident);
+        if (cur) {
+            cur->seen = true;
+            continue;
+        }
+        sched_t *s = load_one(o);
+        if (!s)
+            continue;
+        sched_t *old = sched_find(a, true, s->type, s->id, s->name);
+        if (old)
+            old->dead = true;
+        s->seen = true;
+        s->next = a->scheds;
+        a->scheds = s;
+        added++;
+    }
+    for (sched_t *s = a->scheds; s; s = s->next)
+        if (s->reminder && !s->dead && !s->seen && !strcmp(s->type, tc->type))
+            s->dead = true;
+    tc->stale = false;
+    if (!tc->reminders_loaded) {
+        tc->reminders_loaded = true;
+        dapr__log(&a->rt->log, DAPR_LOG_INFO, SCOPE, "loaded %zu reminder(s) of actor type %s",
+                  added, tc->type);
+    }
+    dapr__actors_sched_arm(a);
+    return added;
+}
+
+static bool same(const json_t *o, const char *id, const char *name)
+{
+    const char *i = jstr(o, "actorID"), *n = jstr(o, "name");
+    return i && n && !strcmp(i, id) && !strcmp(n, name);
+}
+
+/* Apply the ops to the array; whether it changed. */
+static bool apply(json_t *arr, const rem_op_t *ops)
+{
+    bool changed = false;
+    for (const rem_op_t *op = ops; op; op = op->next) {
+        for (size_t i = json_array_size(arr); i-- > 0;) {
+            json_t *o = json_array_get(arr, i);
+            if (!same(o, op->id, op->name))
+                continue;
+            if (op->kind == REM_DROP) {
+                char *ident = ident_of(o);
+                bool match = ident && !strcmp(ident, op->ident);
+                dapr__free(ident);
+                if (!match)
+                    continue;
+            }
+            json_array_remove(arr, i);
+            changed = true;
+        }
+        if (op->kind == REM_PUT) {
+            json_error_t e;
+            json_t *n = json_loads(op->json, 0, &e);
+            if (n && !json_array_append_new(arr, n))
+                changed = true;
+        }
+    }
+    return changed;
+}
+
+typedef struct cycle {
     dapr__actors_t *a;
     type_cfg_t *tc;
-} load_op_t;
+    json_t *arr; /* as written */
+} cycle_t;
 
-static void loaded(const dapr_error_t *err, const dapr_state_value_t *val, void *ud)
+static void cycle_start(dapr__actors_t *a, type_cfg_t *tc);
+
+static void ops_done(dapr__actors_t *a, rem_op_t *ops, int status, const char *why)
 {
-    load_op_t *op = ud;
-    dapr__actors_t *a = op->a;
-    a->pending--;
-    op->tc->reminders_loaded = true;
-    if (err) {
-        dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error loading reminders of %s: %s",
-                  op->tc->type, err->message ? err->message : "store error");
-    } else if (val->found && !a->closing) {
-        json_error_t jerr;
-        json_t *arr = dapr__json_decode(val->data, val->len, &jerr), *o;
-        size_t i, n = 0;
-        json_array_foreach(arr, i, o)
-        {
-            load_one(a, o);
-            n++;
-        }
-        json_decref(arr);
-        dapr__log(&a->rt->log, DAPR_LOG_INFO, SCOPE, "loaded %zu reminder(s) of actor type %s",
-                  n, op->tc->type);
-        dapr__actors_sched_arm(a);
+    while (ops) {
+        rem_op_t *n = ops->next;
+        if (status && !ops->cb)
+            dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error updating reminders: %s",
+                      why ? why : dapr_strerror(status));
+        if (ops->cb)
+            ops->cb(status, why, ops->data);
+        dapr__free(ops->json);
+        dapr__free(ops->id);
+        dapr__free(ops->name);
+        dapr__free(ops->ident);
+        dapr__free(ops);
+        ops = n;
     }
-    dapr__free(op);
+}
+
+static void cycle_end(cycle_t *c, int status, const char *why)
+{
+    dapr__actors_t *a = c->a;
+    type_cfg_t *tc = c->tc;
+    json_decref(c->arr);
+    dapr__free(c);
+    rem_op_t *ops = tc->cur;
+    tc->cur = NULL;
+    tc->busy = false;
+    a->pending--;
+    ops_done(a, ops, status, why);
+    if (a->closing) {
+        rem_op_t *rest = tc->ops;
+        tc->ops = NULL;
+        tc->ops_tail = &tc->ops;
+        ops_done(a, rest, DAPR_ECLOSED, "actor runtime is closed");
+    } else {
+        cycle_start(a, tc);
+    }
     dapr__actors_maybe_done(a);
 }
 
-void dapr__actors_reminders_load(dapr__actors_t *a, type_cfg_t *tc)
+static void read_array(cycle_t *c);
+
+static void written(const dapr_error_t *err, void *ud)
 {
-    dapr_component_t *c = dapr__actors_store(a);
-    load_op_t *op = c ? dapr__calloc(1, sizeof(*op)) : NULL;
-    char *key = op ? dapr__malloc(strlen(tc->type) + 9) : NULL;
-    if (!key) {
-        dapr__free(op);
+    cycle_t *c = ud;
+    if (err && (err->code == DAPR_EETAG_MISMATCH) && ++c->tc->tries < MAX_TRIES &&
+        !c->a->closing) {
+        json_decref(c->arr);
+        c->arr = NULL;
+        read_array(c); /* someone else wrote first: read and apply again */
         return;
     }
-    sprintf(key, "actors||%s", tc->type);
-    *op = (load_op_t){a, tc};
-    dapr_state_key_t k = {.key = key};
-    a->pending++;
-    if (c->state_vt->get(c, &k, loaded, op)) {
-        a->pending--;
-        dapr__free(op);
+    if (err) {
+        dapr__log(&c->a->rt->log, DAPR_LOG_WARN, SCOPE, "error saving reminders of %s: %s",
+                  c->tc->type, err->message ? err->message : "store error");
+        cycle_end(c, DAPR_EIO, "error saving reminders in the actor state store");
+        return;
     }
+    if (!c->a->closing)
+        merge(c->a, c->tc, c->arr);
+    cycle_end(c, 0, NULL);
+}
+
+static char *array_key(const char *type)
+{
+    char *key = dapr__malloc(strlen(type) + 9);
+    if (key)
+        sprintf(key, "actors||%s", type);
+    return key;
+}
+
+static void got_array(const dapr_error_t *err, const dapr_state_value_t *val, void *ud)
+{
+    cycle_t *c = ud;
+    dapr__actors_t *a = c->a;
+    type_cfg_t *tc = c->tc;
+    if (err || a->closing) {
+        if (err)
+            dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error loading reminders of %s: %s",
+                      tc->type, err->message ? err->message : "store error");
+        cycle_end(c, err ? DAPR_EIO : DAPR_ECLOSED,
+                  err ? "error reading reminders from the actor state store" : NULL);
+        return;
+    }
+    json_error_t jerr;
+    json_t *arr = val->found ? dapr__json_decode(val->data, val->len, &jerr) : NULL;
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        arr = json_array();
+    }
+    c->arr = arr;
+    if (!arr) {
+        cycle_end(c, DAPR_ENOMEM, "out of memory");
+        return;
+    }
+    if (!apply(arr, tc->cur)) {
+        merge(a, tc, arr);
+        cycle_end(c, 0, NULL);
+        return;
+    }
+    dapr_component_t *st = dapr__actors_store(a);
+    char *text = json_dumps(arr, JSON_COMPACT);
+    char *key = array_key(tc->type);
+    int rc = !st ? DAPR_ESTATE : !text || !key ? DAPR_ENOMEM : 0;
+    if (!rc) {
+        /* first-write: with the ETag read, or "must not exist yet" */
+        dapr_state_item_t it = {.key = key, .value = (const uint8_t *)text,
+                                .value_len = strlen(text),
+                                .etag = val->found ? val->etag : NULL,
+                                .concurrency = DAPR_CONCURRENCY_FIRST_WRITE,
+                                .ttl_seconds = DAPR_TTL_UNSET};
+        rc = st->state_vt->set(st, &it, written, c);
+    }
+    free(text); /* jansson allocated it */
     dapr__free(key);
+    if (rc) {
+        dapr_error_t e = {.code = rc, .message = "cannot write reminders"};
+        written(&e, c);
+    }
+}
+
+static void read_array(cycle_t *c)
+{
+    dapr_component_t *st = dapr__actors_store(c->a);
+    char *key = st ? array_key(c->tc->type) : NULL;
+    dapr_state_key_t k = {.key = key};
+    int rc = !st ? DAPR_ESTATE : !key ? DAPR_ENOMEM : st->state_vt->get(st, &k, got_array, c);
+    dapr__free(key);
+    if (rc)
+        cycle_end(c, rc, !st ? "actor state store not configured" : "cannot read reminders");
+}
+
+/* One cycle per type at a time: the ops queued so far (or a plain read). */
+static void cycle_start(dapr__actors_t *a, type_cfg_t *tc)
+{
+    if (tc->busy || a->closing || (!tc->ops && !tc->reload))
+        return;
+    cycle_t *c = dapr__calloc(1, sizeof(*c));
+    if (!c)
+        return; /* the next tick tries again */
+    *c = (cycle_t){a, tc, NULL};
+    tc->busy = true;
+    tc->reload = false;
+    tc->tries = 0;
+    tc->cur = tc->ops;
+    tc->ops = NULL;
+    tc->ops_tail = &tc->ops;
+    a->pending++;
+    read_array(c);
+}
+
+static void queue_op(dapr__actors_t *a, type_cfg_t *tc, int kind, const sched_t *s,
+                     const char *id, const char *name, const char *ident,
+                     dapr__actors_done_cb cb, void *data)
+{
+    rem_op_t *op = dapr__calloc(1, sizeof(*op));
+    dapr__buf_t b = DAPR__BUF_INIT;
+    if (s)
+        reminder_json(s, &b, false);
+    if (op) {
+        *op = (rem_op_t){.kind = kind, .cb = cb, .data = data};
+        op->id = dapr__strdup(id);
+        op->name = dapr__strdup(name);
+        op->ident = ident ? dapr__strdup(ident) : NULL;
+        op->json = s && !b.oom ? dapr__strndup(b.data, b.len) : NULL;
+    }
+    dapr__buf_free(&b);
+    if (!op || !op->id || !op->name || (ident && !op->ident) || (s && !op->json)) {
+        if (op) {
+            op->cb = NULL;
+            ops_done(a, op, DAPR_ENOMEM, "out of memory");
+        }
+        if (cb)
+            answer_later(a, DAPR_ENOMEM, "out of memory", cb, data);
+        return;
+    }
+    if (a->closing || !dapr__actors_store(a)) {
+        op->cb = NULL;
+        ops_done(a, op, 0, NULL);
+        if (cb)
+            answer_later(a, a->closing ? DAPR_ECLOSED : DAPR_ESTATE,
+                         a->closing ? "actor runtime is closed"
+                                    : "actor state store not configured", cb, data);
+        return;
+    }
+    *tc->ops_tail = op;
+    tc->ops_tail = &op->next;
+    cycle_start(a, tc);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading the arrays: at start-up, after table changes, every RELOAD_MS
+ * ------------------------------------------------------------------- */
+
+void dapr__actors_reminders_load(dapr__actors_t *a, type_cfg_t *tc)
+{
+    tc->reload = true;
+    cycle_start(a, tc);
+}
+
+void dapr__actors_reminders_reload_all(dapr__actors_t *a)
+{
+    for (size_t i = 0; i < a->n_types; i++) {
+        a->types[i].stale = true;
+        dapr__actors_reminders_load(a, &a->types[i]);
+    }
+}
+
+void dapr__actors_reload_tick(uv_timer_t *t)
+{
+    dapr__actors_t *a = t->data;
+    for (size_t i = 0; i < a->n_types && !a->closing; i++)
+        dapr__actors_reminders_load(a, &a->types[i]);
 }

@@ -7,7 +7,11 @@
  *    applied), "update" installs the tables (one ring per actor type, see
  *    placement_ring.h), "unlock" releases the lookups, runs the when_ready
  *    waiters and then on_change;
- *  - losing the stream keeps the last table and lifts a pending lock. */
+ *  - losing the stream locks lookups until the next stream's first table
+ *    is unlocked (the old table may be stale: placement may have moved
+ *    our actors), so a disconnected host starts no call;
+ *  - each lock/update/unlock is acknowledged (Host with operation
+ *    LOCK/UPDATE/UNLOCK and the version), as daprd 1.17+ does. */
 #include "runtime/placement.h"
 
 #include <inttypes.h>
@@ -142,6 +146,8 @@ static void ready(dapr__placement_t *p)
         uv_timer_start(&p->kick, on_kick, 0, 0);
 }
 
+static void send_host(dapr__placement_t *p, int op, uint64_t version);
+
 static void on_order(dapr__placement_t *p, const uint8_t *msg, size_t len)
 {
     Dapr__Proto__Placement__V1__PlacementOrder *o =
@@ -154,8 +160,10 @@ static void on_order(dapr__placement_t *p, const uint8_t *msg, size_t len)
     uint64_t v = o->version;
     if (!v && o->tables && o->tables->version)
         v = strtoull(o->tables->version, NULL, 10);
+    int ack = 0;
     if (!strcmp(o->operation, "lock")) {
         p->locked = true;
+        ack = DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__LOCK;
     } else if (!strcmp(o->operation, "update")) {
         if (p->have_table && v && v < p->version)
             DAPR_LOG(p->log, DAPR_LOG_WARN, SCOPE,
@@ -168,8 +176,10 @@ static void on_order(dapr__placement_t *p, const uint8_t *msg, size_t len)
             DAPR_LOG(p->log, DAPR_LOG_INFO, SCOPE, "Placement tables updated, version: %" PRIu64,
                      v);
         }
+        ack = DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__UPDATE;
     } else if (!strcmp(o->operation, "unlock")) {
         p->locked = false;
+        ack = DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__UNLOCK;
         if (p->have_table) {
             ready(p);
             if (p->on_change)
@@ -183,15 +193,29 @@ static void on_order(dapr__placement_t *p, const uint8_t *msg, size_t len)
         return;
     }
     dapr__proto__placement__v1__placement_order__free_unpacked(o, NULL);
+    /* Dapr 1.17+: acknowledge each phase; placement starts the next phase
+     * only when every host has (a 1.16 placement takes it as a report) */
+    send_host(p, ack, v);
 }
 
 /* --- the stream -------------------------------------------------------------- */
 
 static void send_report(dapr__placement_t *p)
 {
+    send_host(p, DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__REPORT, 0);
+}
+
+/* A Host message: a report (op REPORT) or an acknowledgement of `version`. */
+static void send_host(dapr__placement_t *p, int op, uint64_t version)
+{
     if (!p->cc)
         return;
     Dapr__Proto__Placement__V1__Host h = DAPR__PROTO__PLACEMENT__V1__HOST__INIT;
+    h.operation = (Dapr__Proto__Placement__V1__HostOperation)op;
+    if (op != DAPR__PROTO__PLACEMENT__V1__HOST_OPERATION__REPORT) {
+        h._version_case = DAPR__PROTO__PLACEMENT__V1__HOST___VERSION_VERSION;
+        h.version = version;
+    }
     h.name = p->self;
     h.port = p->self_port;
     h.entities = p->types;
@@ -255,11 +279,12 @@ static void c_close(dapr__grpc_ccall_t *cc, int status, const char *message,
                  "placement stream to %s:%d ended: status %d %s", p->hosts[p->cur],
                  p->ports[p->cur], status, message ? message : "");
     p->connected = false;
-    if (p->locked) {
-        p->locked = false; /* the table being applied will not come */
-        if (p->have_table)
-            ready(p);
-    }
+    /* Without the stream this table may be stale: placement may already
+     * have given our actors to other hosts (it drops a host that stops
+     * reporting). Lookups wait (when_ready) for the table of the next
+     * stream rather than risk a second activation elsewhere. */
+    if (p->have_table && !p->closing)
+        p->locked = true;
     if (p->closing)
         return;
     /* the next address after the backoff; a fresh channel each time */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actors.h"
 #include "app_channel.h"
 #include "components/registry.h"
 #include "core/alloc.h"
@@ -23,6 +24,7 @@
 #define SCOPE "dapr.runtime.direct_messaging"
 #define CALL_LOCAL "/dapr.proto.internals.v1.ServiceInvocation/CallLocal"
 #define CALL_LOCAL_STREAM "/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream"
+#define CALL_ACTOR "/dapr.proto.internals.v1.ServiceInvocation/CallActor"
 /* CallLocalStream: the request body's length when the caller knows it, as
  * metadata of the first message (a ':' name never reaches the app). */
 #define BODY_LENGTH_MD ":body-length"
@@ -672,7 +674,16 @@ static void proxy_start(dapr__grpc_call_t *call)
     dapr__proxy_start(r->rt, call, true);
 }
 
+/* CallActor: served by the actor runtime (actors_remote.c). */
+static void call_actor(dapr__grpc_call_t *call, const uint8_t *msg, size_t len)
+{
+    dapr__remote_t *r = dapr__grpc_call_server_ud(call);
+    dapr__actors_serve(r->rt->actors, call, msg, len);
+}
+
 static const dapr__grpc_method_t internal_methods[] = {
+    {.path = CALL_ACTOR, .kind = DAPR__GRPC_UNARY, .on_request = call_actor,
+     .on_cancel = dapr__actors_serve_cancel},
     {.path = CALL_LOCAL, .kind = DAPR__GRPC_UNARY, .on_request = call_local,
      .on_cancel = call_local_cancel},
     {.path = CALL_LOCAL_STREAM, .kind = DAPR__GRPC_BIDI, .on_message = cls_message,
@@ -1242,6 +1253,29 @@ void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__rem
     int rc = r->nr->nr_vt->resolve(r->nr, &rq, pchan_resolved, p);
     if (rc)
         pchan_fail(p, "failed to resolve address for '%s': %s", dapr_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------
+ * For the actor runtime's CallActor client (actors_remote.c): the shared
+ * channel pool and the InternalInvokeResponse codec above
+ * ------------------------------------------------------------------- */
+
+dapr__grpc_channel_t *dapr__remote_channel(dapr__remote_t *r, const char *addr)
+{
+    return r && !r->closing ? channel_for(r, addr) : NULL;
+}
+
+uint8_t *dapr__remote_pack_response(dapr__pool_t *pool, const dapr__invoke_resp_t *resp,
+                                    size_t *len)
+{
+    return pack_response(pool, resp, false, len);
+}
+
+void dapr__remote_response_of(dapr__pool_t *pool,
+                              const Dapr__Proto__Internals__V1__InternalInvokeResponse *ir,
+                              dapr__invoke_resp_t *resp)
+{
+    response_of(pool, ir, resp);
 }
 
 /* ---------------------------------------------------------------------

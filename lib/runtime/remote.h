@@ -41,6 +41,17 @@ struct dapr__grpc_channel;
 typedef void (*dapr__remote_chan_cb)(struct dapr__grpc_channel *ch, const char *err, void *ud);
 void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__remote_chan_cb cb,
                                 void *ud);
+/* For actor calls (actors_remote.c): the pooled channel to a sidecar's
+ * internal server "host:port" (owned by r; NULL when closing or bad), and
+ * the InternalInvokeResponse codec CallLocal uses (the answer packed into
+ * pool; a response decoded with strings borrowed from ir, headers in pool). */
+struct Dapr__Proto__Internals__V1__InternalInvokeResponse;
+struct dapr__grpc_channel *dapr__remote_channel(dapr__remote_t *r, const char *addr);
+uint8_t *dapr__remote_pack_response(dapr__pool_t *pool, const dapr__invoke_resp_t *resp,
+                                    size_t *len);
+void dapr__remote_response_of(dapr__pool_t *pool,
+                              const struct Dapr__Proto__Internals__V1__InternalInvokeResponse *ir,
+                              dapr__invoke_resp_t *resp);
 /* Graceful: the server stops (calls in flight finish), the resolver
  * withdraws this sidecar, channels close; `done` runs when all is gone. */
 void dapr__remote_close(dapr__remote_t *r, void (*done)(void *ud), void *ud);

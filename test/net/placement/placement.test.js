@@ -38,7 +38,7 @@ async function waitFor(pred, ms = 5000) {
 function start() {
   return new Promise((resolve, reject) => {
     proc = spawn(BIN, ['--port', '0', '--healthz-port', '0', '--host-timeout', '2s',
-      '--replicationFactor', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--replicationFactor', '50', '--disseminate-timeout', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout.on('data', (d) => {
       log += d;
       const m = /started on port (\d+)/.exec(log);
@@ -50,15 +50,27 @@ function start() {
   });
 }
 
-// One fake sidecar: a stream, its received orders and a heartbeat.
+const ACK = { lock: 'LOCK', update: 'UPDATE', unlock: 'UNLOCK' };
+
+// One fake sidecar: a stream, its received orders and a heartbeat. It
+// acknowledges each order as daprd 1.17+ does, after ackDelay(order) ms
+// (null: never).
 class Host {
-  constructor(name, id, entities, ns = 'ns1') {
+  constructor(name, id, entities, ns = 'ns1', ackDelay = () => 0) {
     this.msg = { name, port: 50002, id, entities, namespace: ns, api_level: 20 };
     this.orders = [];
     this.ended = null;
     this.client = new pkg.Placement(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     this.call = this.client.ReportDaprStatus();
-    this.call.on('data', (o) => this.orders.push(o));
+    this.call.on('data', (o) => {
+      o.at = Date.now();
+      this.orders.push(o);
+      const d = ackDelay(o);
+      if (d === null) return;
+      setTimeout(() => {
+        if (!this.ended) this.call.write({ ...this.msg, operation: ACK[o.operation], version: o.version });
+      }, d);
+    });
     this.call.on('error', (e) => { this.ended = e; });
     this.call.on('end', () => { if (!this.ended) this.ended = { code: 0 }; });
     this.call.write(this.msg);
@@ -168,6 +180,43 @@ test('tables: lock → update → unlock, contents, leave and timeout', async ()
     d.destroy();
   } finally {
     for (const h of all) h.destroy();
+  }
+});
+
+test('each phase waits for every host to acknowledge; a host that never does is dropped', async () => {
+  // S acknowledges its locks 600 ms late: F's update must wait for it
+  const f = new Host('127.0.0.1:10011', 'appf', ['A1'], 'ns3');
+  const sl = new Host('127.0.0.1:10012', 'apps', ['A1'], 'ns3', (o) => (o.operation === 'lock' ? 600 : 0));
+  let n = null;
+  try {
+    const both = await waitFor(() => hostsOf(f.lastTables(), 'A1').length === 2 &&
+      hostsOf(sl.lastTables(), 'A1').length === 2 ? f.lastTables() : null, 8000);
+    assert.ok(both, `no table with both hosts\n${log}`);
+    const v = both.version;
+    const lock = f.orders.find((o) => o.operation === 'lock' && o.version === v);
+    const upd = f.orders.find((o) => o.operation === 'update' && o.version === v);
+    assert.ok(upd.at - lock.at >= 500, `update ${upd.at - lock.at} ms after lock`);
+    // S got its update only after its own (late) lock ack, and unlock after the update
+    const so = sl.orders.filter((o) => o.version === v).map((o) => o.operation);
+    assert.deepStrictEqual(so, ['lock', 'update', 'unlock']);
+
+    // N never acknowledges: dropped after --disseminate-timeout (1 s), and
+    // the others get a table without it
+    n = new Host('127.0.0.1:10013', 'appn', ['A1'], 'ns3', () => null);
+    const t0 = Date.now();
+    assert.ok(await waitFor(() => n.ended, 8000), `silent acker not dropped\n${log}`);
+    assert.strictEqual(n.ended.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - t0 >= 900, `dropped after ${Date.now() - t0} ms`);
+    assert.ok(await waitFor(() => {
+      const t = f.lastTables();
+      return t && BigInt(t.version) > BigInt(v) && hostsOf(t, 'A1').length === 2 &&
+        !hostsOf(t, 'A1').includes('127.0.0.1:10013');
+    }, 8000), `no table without N\n${log}`);
+    assert.match(log, /not acknowledged in time/);
+  } finally {
+    f.destroy();
+    sl.destroy();
+    if (n) n.destroy();
   }
 });
 
