@@ -327,3 +327,93 @@ dapr__apierr_t *dapr__actor_reminder_get(dapr_runtime_t *rt, const char *type, c
         return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
     return NULL;
 }
+
+/* ---- reminders read from the store; bulk removal ------------------------- */
+
+typedef struct rd_ctx {
+    dapr__actor_json_cb cb;
+    void *data;
+} rd_ctx_t;
+
+static dapr__apierr_t *non_hosted(const char *type)
+{
+    return dapr__apierr_new(DAPR_ERR_ACTOR_REMINDER_NON_HOSTED, "operations on actor reminders "
+                            "are only possible on hosted actor types (%s is not hosted)", type);
+}
+
+static void read_done(int status, const char *why, const char *json, void *ud)
+{
+    rd_ctx_t *c = ud;
+    if (!status) {
+        c->cb(NULL, json, c->data);
+        return;
+    }
+    if (status == DAPR_ENOTFOUND) { /* the type is hosted (checked first): no such reminder */
+        c->cb(NULL, NULL, c->data);
+        return;
+    }
+    dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_ACTOR_REMINDER_GET,
+                                         "error getting actor reminder: %s",
+                                         why ? why : dapr_strerror(status));
+    c->cb(e, NULL, c->data);
+    dapr__apierr_free(e);
+}
+
+/* Runtime, store, names (id and name optional) and a hosted type. */
+static dapr__apierr_t *rem_check(dapr_runtime_t *rt, const char *type, const char *id,
+                                 const char *name)
+{
+    dapr__apierr_t *e;
+    actor_store(rt, &e);
+    if (!e)
+        e = bad_names(type, id ? id : "-", name);
+    if (!e && !dapr__actors_hosts(rt->actors, type))
+        e = non_hosted(type);
+    return e;
+}
+
+static rd_ctx_t *rd_begin(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                          const char *id, const char *name, dapr__actor_json_cb cb, void *data)
+{
+    dapr__apierr_t *e = rem_check(rt, type, id, name);
+    rd_ctx_t *c = e ? NULL : dapr__pool_alloc(pool, sizeof(*c));
+    if (!c) {
+        if (!e)
+            e = dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+        cb(e, NULL, data);
+        dapr__apierr_free(e);
+        return NULL;
+    }
+    *c = (rd_ctx_t){cb, data};
+    return c;
+}
+
+void dapr__actor_reminder_read(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                               const char *id, const char *name, dapr__actor_json_cb cb,
+                               void *data)
+{
+    rd_ctx_t *c = rd_begin(rt, pool, type, id, name, cb, data);
+    if (c)
+        dapr__actors_reminder_read(rt->actors, type, id, name, read_done, c);
+}
+
+void dapr__actor_reminder_list(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                               const char *id, dapr__actor_json_cb cb, void *data)
+{
+    rd_ctx_t *c = rd_begin(rt, pool, type, id, NULL, cb, data);
+    if (c)
+        dapr__actors_reminder_list(rt->actors, type, id, read_done, c);
+}
+
+void dapr__actor_reminder_delete_all(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                                     const char *id, dapr__state_done_cb cb, void *data)
+{
+    dapr__apierr_t *e = rem_check(rt, type, id, NULL);
+    rem_ctx_t *c = e ? NULL : dapr__pool_alloc(pool, sizeof(*c));
+    if (!c) {
+        fail(cb, data, e ? e : dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory"));
+        return;
+    }
+    *c = (rem_ctx_t){cb, data, DAPR_ERR_ACTOR_REMINDER_DELETE, type};
+    dapr__actors_reminder_delete_all(rt->actors, type, id, rem_done, c);
+}

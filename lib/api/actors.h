@@ -43,4 +43,20 @@ void dapr__actor_reminder_delete(dapr_runtime_t *rt, dapr__pool_t *pool, const c
 dapr__apierr_t *dapr__actor_reminder_get(dapr_runtime_t *rt, const char *type, const char *id,
                                          const char *name, dapr__buf_t *out);
 
+/* Reminders as the actor state store holds them now (registered through any
+ * sidecar). json (borrowed for the callback): the stored reminder object
+ * (read; NULL without an error when there is none: HTTP and gRPC answer
+ * that differently) or a JSON array of them (list; id NULL = every id of
+ * the type). An unhosted type is ERR_ACTOR_REMINDER_NON_HOSTED, a store
+ * failure ERR_ACTOR_REMINDER_GET. */
+typedef void (*dapr__actor_json_cb)(dapr__apierr_t *err, const char *json, void *data);
+void dapr__actor_reminder_read(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                               const char *id, const char *name, dapr__actor_json_cb cb,
+                               void *data);
+void dapr__actor_reminder_list(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                               const char *id, dapr__actor_json_cb cb, void *data);
+/* Remove every reminder of the type (id NULL) or of one of its actors. */
+void dapr__actor_reminder_delete_all(dapr_runtime_t *rt, dapr__pool_t *pool, const char *type,
+                                     const char *id, dapr__state_done_cb cb, void *data);
+
 #endif

@@ -265,6 +265,9 @@ static const impl_t implemented[] = {
     {"UnregisterActorTimer", dapr__gapi_unregister_actor_timer},
     {"RegisterActorReminder", dapr__gapi_register_actor_reminder},
     {"UnregisterActorReminder", dapr__gapi_unregister_actor_reminder},
+    {"GetActorReminder", dapr__gapi_get_actor_reminder},
+    {"ListActorReminders", dapr__gapi_list_actor_reminders},
+    {"UnregisterActorRemindersByType", dapr__gapi_unregister_actor_reminders_by_type},
 };
 
 /* protobuf-c's service descriptors do not record streaming; these do. */

@@ -71,5 +71,8 @@ void dapr__gapi_register_actor_timer(dapr__gctx_t *g, const ProtobufCMessage *re
 void dapr__gapi_unregister_actor_timer(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_register_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req);
 void dapr__gapi_unregister_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_get_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_list_actor_reminders(dapr__gctx_t *g, const ProtobufCMessage *req);
+void dapr__gapi_unregister_actor_reminders_by_type(dapr__gctx_t *g, const ProtobufCMessage *req);
 
 #endif

@@ -1,6 +1,8 @@
 /* gRPC adapter of the actors API (runtime.v1 InvokeActor, GetActorState,
  * ExecuteActorStateTransaction, Register/UnregisterActorTimer,
- * Register/UnregisterActorReminder): protobuf → lib/api/actors.c. */
+ * Register/UnregisterActorReminder, GetActorReminder, ListActorReminders,
+ * UnregisterActorRemindersByType): protobuf → lib/api/actors.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -146,4 +148,175 @@ void dapr__gapi_unregister_actor_reminder(dapr__gctx_t *g, const ProtobufCMessag
     const Dapr__Proto__Runtime__V1__UnregisterActorReminderRequest *q = (const void *)req;
     dapr__actor_reminder_delete(g->rt, &g->pool, q->actor_type, q->actor_id, q->name, done_empty,
                                 g);
+}
+
+/* ---- reminders read from the store (GetActorReminder, ListActorReminders)
+ * and UnregisterActorRemindersByType, as Dapr 1.17 answers them --------- */
+
+typedef Dapr__Proto__Runtime__V1__ActorReminder reminder_pb_t;
+
+/* google.protobuf.BytesValue{value = bytes} in an Any, as Dapr carries a
+ * reminder's data (the JSON text of it). */
+static Google__Protobuf__Any *data_any(dapr__pool_t *pool, const char *json)
+{
+    size_t n = strlen(json), hl = 1;
+    for (size_t v = n; v >= 0x80; v >>= 7)
+        hl++;
+    Google__Protobuf__Any *any = dapr__pool_alloc(pool, sizeof(*any));
+    uint8_t *b = dapr__pool_alloc(pool, 1 + hl + n);
+    if (!any || !b)
+        return NULL;
+    google__protobuf__any__init(any);
+    size_t k = 0;
+    b[k++] = 0x0a; /* field 1, length-delimited */
+    for (size_t v = n; ; v >>= 7) {
+        b[k++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        if (v < 0x80)
+            break;
+    }
+    memcpy(b + k, json, n);
+    any->type_url = (char *)"type.googleapis.com/google.protobuf.BytesValue";
+    any->value.data = b;
+    any->value.len = k + n;
+    return any;
+}
+
+static char *jdup(dapr__pool_t *pool, const json_t *o, const char *k)
+{
+    json_t *v = dapr__json_get(o, k);
+    return json_is_string(v) && *json_string_value(v) ? dapr__pool_strdup(pool,
+                                                                         json_string_value(v))
+                                                      : NULL;
+}
+
+/* A stored reminder object into the fields ActorReminder and
+ * GetActorReminderResponse share (same layout, see actors.proto). */
+static void fill_reminder(dapr__pool_t *pool, const json_t *o, reminder_pb_t *r, bool with_ttl)
+{
+    char *s;
+    if ((s = jdup(pool, o, "actorType")))
+        r->actor_type = s;
+    if ((s = jdup(pool, o, "actorID")))
+        r->actor_id = s;
+    if ((s = jdup(pool, o, "dueTime"))) {
+        r->_due_time_case = DAPR__PROTO__RUNTIME__V1__ACTOR_REMINDER___DUE_TIME_DUE_TIME;
+        r->due_time = s;
+    }
+    if ((s = jdup(pool, o, "period"))) {
+        r->_period_case = DAPR__PROTO__RUNTIME__V1__ACTOR_REMINDER___PERIOD_PERIOD;
+        r->period = s;
+    }
+    if (with_ttl && (s = jdup(pool, o, "expirationTime"))) {
+        r->_ttl_case = DAPR__PROTO__RUNTIME__V1__ACTOR_REMINDER___TTL_TTL;
+        r->ttl = s;
+    }
+    json_t *d = dapr__json_get(o, "data");
+    if (d && !json_is_null(d)) {
+        char *t = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+        r->data = t ? data_any(pool, t) : NULL;
+        free(t); /* jansson allocated it */
+    }
+}
+
+static void reminder_read(dapr__apierr_t *err, const char *json, void *data)
+{
+    dapr__gctx_t *g = data;
+    const Dapr__Proto__Runtime__V1__GetActorReminderRequest *q = (const void *)g->req;
+    if (err) {
+        dapr__gapi_fail(g, err);
+        return;
+    }
+    if (!json) {
+        dapr__gapi_status(g, DAPR_GRPC_NOT_FOUND, "actor reminder not found: %s", q->name);
+        return;
+    }
+    json_error_t je;
+    json_t *o = json_loads(json, 0, &je);
+    Dapr__Proto__Runtime__V1__GetActorReminderResponse resp =
+        DAPR__PROTO__RUNTIME__V1__GET_ACTOR_REMINDER_RESPONSE__INIT;
+    reminder_pb_t r = DAPR__PROTO__RUNTIME__V1__ACTOR_REMINDER__INIT;
+    if (o)
+        fill_reminder(&g->pool, o, &r, true);
+    json_decref(o);
+    /* the two messages share their layout past the header */
+    _Static_assert(sizeof(resp) == sizeof(r), "GetActorReminderResponse is an ActorReminder");
+    memcpy((char *)&resp + sizeof(resp.base), (char *)&r + sizeof(r.base),
+           sizeof(resp) - sizeof(resp.base));
+    dapr__gapi_reply(g, &resp.base);
+}
+
+void dapr__gapi_get_actor_reminder(dapr__gctx_t *g, const ProtobufCMessage *req)
+{
+    const Dapr__Proto__Runtime__V1__GetActorReminderRequest *q = (const void *)req;
+    dapr__actor_reminder_read(g->rt, &g->pool, q->actor_type, q->actor_id, q->name,
+                              reminder_read, g);
+}
+
+static void reminders_listed(dapr__apierr_t *err, const char *json, void *data)
+{
+    dapr__gctx_t *g = data;
+    if (err) {
+        dapr__gapi_fail(g, err);
+        return;
+    }
+    json_error_t je;
+    json_t *arr = json ? json_loads(json, 0, &je) : NULL, *o;
+    size_t n = json_array_size(arr), i, k = 0;
+    Dapr__Proto__Runtime__V1__ListActorRemindersResponse resp =
+        DAPR__PROTO__RUNTIME__V1__LIST_ACTOR_REMINDERS_RESPONSE__INIT;
+    Dapr__Proto__Runtime__V1__NamedActorReminder *named =
+        dapr__pool_alloc(&g->pool, (n ? n : 1) * sizeof(*named));
+    Dapr__Proto__Runtime__V1__NamedActorReminder **ptrs =
+        dapr__pool_alloc(&g->pool, (n ? n : 1) * sizeof(*ptrs));
+    reminder_pb_t *rs = dapr__pool_alloc(&g->pool, (n ? n : 1) * sizeof(*rs));
+    if (!named || !ptrs || !rs) {
+        json_decref(arr);
+        dapr__gapi_status(g, DAPR_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    json_array_foreach(arr, i, o)
+    {
+        dapr__proto__runtime__v1__named_actor_reminder__init(&named[k]);
+        dapr__proto__runtime__v1__actor_reminder__init(&rs[k]);
+        char *name = jdup(&g->pool, o, "name");
+        if (name)
+            named[k].name = name;
+        fill_reminder(&g->pool, o, &rs[k], false);
+        named[k].reminder = &rs[k];
+        ptrs[k] = &named[k];
+        k++;
+    }
+    json_decref(arr);
+    resp.reminders = ptrs;
+    resp.n_reminders = k;
+    dapr__gapi_reply(g, &resp.base);
+}
+
+void dapr__gapi_list_actor_reminders(dapr__gctx_t *g, const ProtobufCMessage *req)
+{
+    const Dapr__Proto__Runtime__V1__ListActorRemindersRequest *q = (const void *)req;
+    bool one = q->_actor_id_case == DAPR__PROTO__RUNTIME__V1__LIST_ACTOR_REMINDERS_REQUEST___ACTOR_ID_ACTOR_ID;
+    dapr__actor_reminder_list(g->rt, &g->pool, q->actor_type, one ? q->actor_id : NULL,
+                              reminders_listed, g);
+}
+
+static void removed_by_type(dapr__apierr_t *err, void *data)
+{
+    dapr__gctx_t *g = data;
+    if (err) {
+        dapr__gapi_fail(g, err);
+        return;
+    }
+    Dapr__Proto__Runtime__V1__UnregisterActorRemindersByTypeResponse r =
+        DAPR__PROTO__RUNTIME__V1__UNREGISTER_ACTOR_REMINDERS_BY_TYPE_RESPONSE__INIT;
+    dapr__gapi_reply(g, &r.base);
+}
+
+void dapr__gapi_unregister_actor_reminders_by_type(dapr__gctx_t *g, const ProtobufCMessage *req)
+{
+    const Dapr__Proto__Runtime__V1__UnregisterActorRemindersByTypeRequest *q = (const void *)req;
+    bool one = q->_actor_id_case ==
+               DAPR__PROTO__RUNTIME__V1__UNREGISTER_ACTOR_REMINDERS_BY_TYPE_REQUEST___ACTOR_ID_ACTOR_ID;
+    dapr__actor_reminder_delete_all(g->rt, &g->pool, q->actor_type, one ? q->actor_id : NULL,
+                                    removed_by_type, g);
 }

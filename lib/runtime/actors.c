@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/strutil.h"
 #include "remote.h"
+#include "resiliency.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime.actor"
@@ -128,13 +129,80 @@ static void run_next(dapr__actors_t *a, actor_t *act)
     }
 }
 
+/* ---------------------------------------------------------------------
+ * The actor policy's timeout (Dapr's post-lock policy): it runs while the
+ * app executes the call, not while the call waits for its turn. When it
+ * fires the caller gets an error at once, but the turn stays taken until
+ * the app answers (that answer is dropped), so a call after a timeout
+ * still never overlaps the one the app is finishing. Such turns own their
+ * pool: the caller's may be gone by then.
+ * ------------------------------------------------------------------- */
+
+struct turn_tmo {
+    uv_timer_t h;
+    turn_t *t; /* NULL once the turn is over */
+    dapr__actors_t *a;
+};
+
+static void tmo_closed(uv_handle_t *h)
+{
+    turn_tmo_t *m = h->data;
+    dapr__actors_t *a = m->a;
+    dapr__free(m);
+    a->open_handles--;
+    dapr__actors_maybe_done(a);
+}
+
+static void tmo_stop(turn_t *t)
+{
+    if (!t->tmo)
+        return;
+    t->tmo->t = NULL;
+    uv_close((uv_handle_t *)&t->tmo->h, tmo_closed);
+    t->tmo = NULL;
+}
+
+static void tmo_fire(uv_timer_t *h)
+{
+    turn_tmo_t *m = h->data;
+    turn_t *t = m->t;
+    if (!t)
+        return;
+    tmo_stop(t);
+    t->timed_out = true;
+    dapr__log(&t->a->rt->log, DAPR_LOG_DEBUG, SCOPE, "actor %s: call timed out after %llums; "
+              "the turn ends when the app answers", t->act->key,
+              (unsigned long long)t->timeout_ms);
+    dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_ACTOR_INVOKE_METHOD, "error invoke actor "
+                                         "method: context deadline exceeded (timeout %llums)",
+                                         (unsigned long long)t->timeout_ms);
+    t->cb(e, NULL, t->data);
+    dapr__apierr_free(e);
+}
+
+static void tmo_start(dapr__actors_t *a, turn_t *t)
+{
+    turn_tmo_t *m = t->timeout_ms && t->owns_pool ? dapr__calloc(1, sizeof(*m)) : NULL;
+    if (!m)
+        return; /* no timeout rather than no call */
+    m->t = t;
+    m->a = a;
+    uv_timer_init(a->rt->loop, &m->h);
+    m->h.data = m;
+    a->open_handles++;
+    t->tmo = m;
+    uv_timer_start(&m->h, tmo_fire, t->timeout_ms, 0);
+}
+
 static void turn_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
 {
     turn_t *t = data;
     dapr__actors_t *a = t->a;
     actor_t *act = t->act;
     bool deact = t->deactivate, owns = t->owns_pool;
-    t->cb(err, r, t->data); /* may free the caller's pool, and t in it */
+    tmo_stop(t);
+    if (!t->timed_out)
+        t->cb(err, r, t->data); /* may free the caller's pool, and t in it */
     if (owns)
         dapr__actors_turn_release(t);
     a->inflight--;
@@ -181,6 +249,8 @@ static void turn_start(dapr__actors_t *a, actor_t *act, turn_t *t)
         const char *rid = header_of(&t->req, REENT_HDR);
         snprintf(act->reent_id, sizeof(act->reent_id), "%s", rid ? rid : "");
     }
+    if (t->timeout_ms)
+        tmo_start(a, t);
     dapr__appch_invoke(a->rt->appch, t->pool, &t->req, a->rt->opt.app_id, turn_done, t);
 }
 
@@ -258,29 +328,52 @@ char *dapr__actors_app_path(dapr__pool_t *pool, const char *type, const char *id
                 : dapr__pool_printf(pool, "actors/%s/%s", t, i);
 }
 
+/* The actor policy's timeout for calls of (type, id); 0 = none. */
+static uint64_t call_timeout_ms(dapr__actors_t *a, const char *type, const char *id)
+{
+    dapr__resil_policy_info_t pi;
+    dapr__resil_policy_info(dapr__resil_policy_for_actor(a->rt->resil, type, id), &pi);
+    return pi.timeout_ms > 0 ? (uint64_t)pi.timeout_ms : 0;
+}
+
+static const char *pdup(dapr__pool_t *p, const char *s, bool copy)
+{
+    return s && copy ? dapr__pool_strdup(p, s) : s;
+}
+
 void dapr__actors_local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *c,
                              dapr__invoke_cb cb, void *data)
 {
-    turn_t *t = dapr__pool_calloc(pool, sizeof(*t));
-    dapr_kv_t *h = dapr__pool_alloc(pool, (c->n_headers + 1) * sizeof(*h));
-    char *m = seg(pool, c->method);
-    char *tail = m ? dapr__pool_printf(pool, "method/%s", m) : NULL;
-    char *path = tail ? dapr__actors_app_path(pool, c->type, c->id, tail) : NULL;
-    if (!t || !h || !path) {
+    /* under a timeout the turn may outlive the caller: its own pool, copies */
+    uint64_t tmo = call_timeout_ms(a, c->type, c->id);
+    turn_t *own = tmo ? dapr__actors_turn_new() : NULL;
+    dapr__pool_t *tp = own ? own->pool : pool;
+    bool copy = own != NULL;
+    turn_t *t = own ? own : dapr__pool_calloc(pool, sizeof(*t));
+    dapr_kv_t *h = dapr__pool_alloc(tp, (c->n_headers + 1) * sizeof(*h));
+    char *m = seg(tp, c->method);
+    char *tail = m ? dapr__pool_printf(tp, "method/%s", m) : NULL;
+    char *path = tail ? dapr__actors_app_path(tp, c->type, c->id, tail) : NULL;
+    uint8_t *body = copy && c->body_len ? dapr__pool_alloc(tp, c->body_len) : NULL;
+    if (!t || !h || !path || (copy && c->body_len && !body)) {
+        dapr__actors_turn_release(own);
         dapr__apierr_t *e = dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
         cb(e, NULL, data);
         dapr__apierr_free(e);
         return;
     }
+    if (body)
+        memcpy(body, c->body, c->body_len);
     size_t n = 0;
     const char *rid = NULL;
     for (size_t i = 0; i < c->n_headers; i++) {
         if (!dapr__strcasecmp(c->headers[i].key, REENT_HDR)) {
-            rid = c->headers[i].value;
+            rid = pdup(tp, c->headers[i].value, copy);
             continue;
         }
         if (dapr__invoke_header_passed(c->headers[i].key))
-            h[n++] = c->headers[i];
+            h[n++] = (dapr_kv_t){pdup(tp, c->headers[i].key, copy),
+                                 pdup(tp, c->headers[i].value, copy)};
     }
     actor_t *act = dapr__actors_find(a, c->type, c->id);
     type_cfg_t *tc = dapr__actors_type_cfg(a, c->type);
@@ -288,7 +381,7 @@ void dapr__actors_local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__
         if (rid && act && act->running && !strcmp(act->reent_id, rid))
             t->reentrant = true;
         if (!rid) {
-            char *u = dapr__pool_alloc(pool, 37);
+            char *u = dapr__pool_alloc(tp, 37);
             if (u)
                 dapr__uuid4(u);
             rid = u;
@@ -296,12 +389,15 @@ void dapr__actors_local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__
         if (rid)
             h[n++] = (dapr_kv_t){REENT_HDR, rid};
     }
-    t->pool = pool;
+    if (!own)
+        t->pool = pool;
     t->cb = cb;
     t->data = data;
+    t->timeout_ms = tmo;
     t->req = (dapr__invoke_req_t){.app_id = a->rt->opt.app_id, .method = path, .verb = "PUT",
-                                  .content_type = c->content_type, .headers = h, .n_headers = n,
-                                  .body = c->body, .body_len = c->body_len};
+                                  .content_type = pdup(tp, c->content_type, copy),
+                                  .headers = h, .n_headers = n,
+                                  .body = copy ? body : c->body, .body_len = c->body_len};
     dapr__actors_enqueue(a, c->type, c->id, t);
 }
 
@@ -719,6 +815,7 @@ void dapr__actors_close(dapr__actors_t *a, void (*done)(void *ud), void *ud)
     a->closing = true;
     a->done = done;
     a->done_ud = ud;
+    dapr__actors_route_close(a);
     /* queued calls end now; calls in the app end with the app channel */
     size_t it = 0;
     void *v;

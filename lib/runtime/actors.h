@@ -76,9 +76,27 @@ void dapr__actors_reminder_create(dapr__actors_t *a, const dapr__actor_sched_req
                                   dapr__actors_done_cb cb, void *data);
 void dapr__actors_reminder_delete(dapr__actors_t *a, const char *type, const char *id,
                                   const char *name, dapr__actors_done_cb cb, void *data);
-/* The reminder as Dapr's GET answers it (JSON object) into out; DAPR_ENOTFOUND. */
+/* The reminder as Dapr's GET answers it (JSON object) into out, from this
+ * host's memory (what the store held at the last read, at most RELOAD_MS
+ * old); DAPR_ENOTFOUND. */
 int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *id,
                               const char *name, dapr__buf_t *out);
+
+/* Reads of the store itself, ordered after this host's earlier changes of
+ * the type: `cb(status, why, json, data)` with json (borrowed for the
+ * callback) the stored reminder object (read) or a JSON array of them
+ * (list; id NULL = every id of the type). status DAPR_ENOTFOUND: type not
+ * hosted, or (read) no such reminder; else 0 or a store error. Never
+ * called inside the function. */
+typedef void (*dapr__actors_json_cb)(int status, const char *why, const char *json, void *data);
+void dapr__actors_reminder_read(dapr__actors_t *a, const char *type, const char *id,
+                                const char *name, dapr__actors_json_cb cb, void *data);
+void dapr__actors_reminder_list(dapr__actors_t *a, const char *type, const char *id,
+                                dapr__actors_json_cb cb, void *data);
+/* Remove every reminder of `type` (id NULL) or of one actor of it, in one
+ * read-modify-write of the type's array; cb as for reminder_delete. */
+void dapr__actors_reminder_delete_all(dapr__actors_t *a, const char *type, const char *id,
+                                      dapr__actors_done_cb cb, void *data);
 
 /* The internal server's CallActor (lib/runtime/remote.c hands it over;
  * actors_remote.c): the actor must be owned here under this sidecar's

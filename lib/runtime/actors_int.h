@@ -12,6 +12,8 @@
 
 typedef struct actor actor_t;
 typedef struct turn turn_t;
+typedef struct rcall rcall_t;
+typedef struct turn_tmo turn_tmo_t;
 
 /* A queued or running call of one actor. */
 struct turn {
@@ -27,6 +29,12 @@ struct turn {
     void *data;
     bool reentrant;          /* runs inside the current turn's chain */
     void *user;              /* the timer/reminder that fires */
+    /* the actor policy's timeout (Dapr's post-lock policy): the caller is
+     * answered when it fires; the turn holds the actor until the app
+     * answers (that answer is dropped). Only turns with their own pool. */
+    uint64_t timeout_ms;
+    turn_tmo_t *tmo;
+    bool timed_out;
 };
 
 struct actor {
@@ -58,10 +66,13 @@ typedef struct sched {
  * store's ETag, see actors_sched.c). */
 typedef struct rem_op {
     struct rem_op *next;
-    int kind;    /* REM_PUT, REM_DEL, REM_DROP (only the entry stored as `ident`) */
+    int kind;    /* REM_PUT, REM_DEL, REM_DROP (only the entry stored as `ident`),
+                    REM_DEL_ALL, REM_GET, REM_LIST (see actors_sched.c) */
     char *json;  /* REM_PUT: the new entry */
-    char *id, *name, *ident;
+    char *id, *name, *ident; /* id NULL: every id (REM_DEL_ALL, REM_LIST) */
+    char *result; /* REM_GET/REM_LIST: the answer (jansson-allocated) */
     dapr__actors_done_cb cb;
+    dapr__actors_json_cb jcb; /* reads */
     void *data;
 } rem_op_t;
 
@@ -99,6 +110,7 @@ struct dapr__actors {
     sched_t *scheds;
     size_t pending;  /* store ops in flight */
     size_t inflight; /* turns in the app */
+    rcall_t *rcalls; /* calls under a resiliency policy (actors_remote.c) */
 };
 
 /* actors.c: a turn with its own pool (timers, reminders, deactivation);
@@ -116,6 +128,8 @@ void dapr__actors_local_call(dapr__actors_t *a, dapr__pool_t *pool, const dapr__
 /* actors_remote.c: route a call to the actor's owner (here or CallActor). */
 void dapr__actors_route(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
                         dapr__invoke_cb cb, void *data);
+/* actors_remote.c: end calls waiting for a retry (runtime closing). */
+void dapr__actors_route_close(dapr__actors_t *a);
 /* actors.c: whether placement gives (type, id) to this host; *known false
  * when the tables are not ready (locked or none yet). */
 bool dapr__actors_owned_here(dapr__actors_t *a, const char *type, const char *id, bool *known);

@@ -27,6 +27,7 @@
 #include "dapr/proto/internals/v1/service_invocation.pb-c.h"
 #include "grpc/grpc.h"
 #include "remote.h"
+#include "resiliency.h"
 #include "runtime_int.h"
 
 #define SCOPE "dapr.runtime.actor"
@@ -359,8 +360,8 @@ static void attempt(acall_t *c)
         send_remote(c);
 }
 
-void dapr__actors_route(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
-                        dapr__invoke_cb cb, void *data)
+static void route_once(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
+                       dapr__invoke_cb cb, void *data)
 {
     acall_t *c = dapr__calloc(1, sizeof(*c));
     if (!c) {
@@ -372,6 +373,175 @@ void dapr__actors_route(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor
     *c = (acall_t){.a = a, .pool = pool, .call = *call, .cb = cb, .data = data};
     a->pending++;
     attempt(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Resiliency (targets.actors.<type>, else the default actor policies), as
+ * Dapr's "pre-lock" policy: retries and the circuit breaker wrap the whole
+ * call on the caller (lookup, local turn or CallActor); an attempt fails
+ * on a runtime error or an answer of the app other than 200 (404 = method
+ * not found is not retried, as in Dapr). The policy's timeout is Dapr's
+ * "post-lock" one: the actor's host applies it to the app call inside the
+ * turn (actors.c), so waiting for the turn never times out. Without a
+ * policy a call is one attempt and the app's error answers are never
+ * retried.
+ * ------------------------------------------------------------------- */
+
+struct rcall {
+    struct rcall *next, **pprev; /* a->rcalls */
+    dapr__actors_t *a;
+    dapr__pool_t *pool;
+    dapr__actor_call_t call;
+    dapr__invoke_cb cb;
+    void *data;
+    dapr__resil_op_t *op;
+    dapr__apierr_t *err;      /* the last attempt's runtime error */
+    dapr__invoke_resp_t resp; /* the last answer of the app (copied into pool) */
+    bool have_resp, in_flight, finished;
+};
+
+static void rcall_maybe_free(rcall_t *rc)
+{
+    if (!rc->finished || rc->in_flight)
+        return;
+    dapr__actors_t *a = rc->a;
+    dapr__apierr_free(rc->err);
+    dapr__free(rc);
+    a->pending--;
+    dapr__actors_maybe_done(a);
+}
+
+static bool keep_resp(rcall_t *rc, const dapr__invoke_resp_t *r)
+{
+    dapr__pool_t *p = rc->pool;
+    dapr_kv_t *h = dapr__pool_alloc(p, (r->n_headers ? r->n_headers : 1) * sizeof(*h));
+    uint8_t *body = dapr__pool_alloc(p, r->body_len ? r->body_len : 1);
+    if (!h || !body)
+        return false;
+    for (size_t i = 0; i < r->n_headers; i++)
+        h[i] = (dapr_kv_t){dapr__pool_strdup(p, r->headers[i].key),
+                           dapr__pool_strdup(p, r->headers[i].value ? r->headers[i].value : "")};
+    if (r->body_len)
+        memcpy(body, r->body, r->body_len);
+    rc->resp = (dapr__invoke_resp_t){
+        .http_status = r->http_status, .grpc_status = r->grpc_status, .grpc_app = r->grpc_app,
+        .grpc_message = r->grpc_message ? dapr__pool_strdup(p, r->grpc_message) : NULL,
+        .content_type = r->content_type ? dapr__pool_strdup(p, r->content_type) : NULL,
+        .headers = h, .n_headers = r->n_headers, .body = body, .body_len = r->body_len};
+    rc->have_resp = true;
+    return true;
+}
+
+static void rc_answered(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
+{
+    rcall_t *rc = data;
+    rc->in_flight = false;
+    if (rc->finished) { /* cancelled meanwhile (the runtime is closing) */
+        rcall_maybe_free(rc);
+        return;
+    }
+    dapr__apierr_free(rc->err);
+    rc->err = NULL;
+    rc->have_resp = false;
+    int status = 0;
+    bool retryable = true;
+    if (err) {
+        rc->err = dapr__apierr_new(err->id, "%s", err->message ? err->message : "");
+        status = DAPR_EIO;
+        retryable = err->id != DAPR_ERR_ACTOR_RUNTIME_CLOSED && !rc->a->closing;
+    } else if (!keep_resp(rc, r)) {
+        rc->err = dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+        status = DAPR_ENOMEM;
+        retryable = false;
+    } else if (r->http_status != 200) {
+        status = DAPR_EBACKEND;
+        retryable = r->http_status != 404 && !rc->a->closing;
+    }
+    dapr__resil_attempt_done(rc->op, status, retryable);
+}
+
+static void rc_attempt(dapr__resil_op_t *op, void *ud)
+{
+    rcall_t *rc = ud;
+    (void)op;
+    rc->in_flight = true;
+    route_once(rc->a, rc->pool, &rc->call, rc_answered, rc);
+}
+
+/* Only from dapr__resil_cancel (no timeout runs here): the attempt in
+ * flight cannot be withdrawn; its answer is dropped (rc_answered). */
+static void rc_cancel(dapr__resil_op_t *op, int reason, void *ud)
+{
+    (void)op;
+    (void)reason;
+    (void)ud;
+}
+
+static void rc_done(int status, unsigned attempts, void *ud)
+{
+    rcall_t *rc = ud;
+    (void)attempts;
+    rc->finished = true;
+    if (rc->next)
+        rc->next->pprev = rc->pprev;
+    *rc->pprev = rc->next;
+    dapr__apierr_t *e = NULL;
+    if (dapr__resil_is_breaker_error(status))
+        e = dapr__apierr_new(DAPR_ERR_ACTOR_INVOKE_METHOD, "error invoke actor method: %s",
+                             dapr__resil_strerror(status));
+    else if (status == DAPR_ECANCELED)
+        e = dapr__apierr_new(DAPR_ERR_ACTOR_RUNTIME_CLOSED, "actor runtime is closed");
+    else if (!rc->err && !rc->have_resp)
+        e = dapr__apierr_new(DAPR_ERR_ACTOR_INVOKE_METHOD, "error invoke actor method: %s",
+                             dapr__resil_strerror(status));
+    if (e || rc->err)
+        rc->cb(e ? e : rc->err, NULL, rc->data);
+    else
+        rc->cb(NULL, &rc->resp, rc->data); /* 200, or the app's last error answer */
+    dapr__apierr_free(e);
+    rcall_maybe_free(rc);
+}
+
+void dapr__actors_route(dapr__actors_t *a, dapr__pool_t *pool, const dapr__actor_call_t *call,
+                        dapr__invoke_cb cb, void *data)
+{
+    dapr__resil_policy_t *p = dapr__resil_policy_for_actor(a->rt->resil, call->type, call->id);
+    dapr__resil_policy_info_t pi;
+    dapr__resil_policy_info(p, &pi);
+    rcall_t *rc = p && (pi.retry || pi.breaker) ? dapr__calloc(1, sizeof(*rc)) : NULL;
+    if (!rc) { /* no policy (or only a timeout, applied by the host): one attempt */
+        route_once(a, pool, call, cb, data);
+        return;
+    }
+    *rc = (rcall_t){.a = a, .pool = pool, .call = *call, .cb = cb, .data = data};
+    rc->next = a->rcalls;
+    if (rc->next)
+        rc->next->pprev = &rc->next;
+    rc->pprev = &a->rcalls;
+    a->rcalls = rc;
+    a->pending++;
+    if (dapr__resil_run_flags(a->rt->loop, p, DAPR__RESIL_RUN_NO_TIMEOUT, rc_attempt, rc_cancel,
+                              rc_done, rc, &rc->op)) {
+        *rc->pprev = rc->next;
+        if (rc->next)
+            rc->next->pprev = rc->pprev;
+        dapr__free(rc);
+        a->pending--;
+        route_once(a, pool, call, cb, data);
+    }
+}
+
+/* Closing: calls waiting for a retry end now (ERR_ACTOR_RUNTIME_CLOSED);
+ * those with an attempt in flight end with it. */
+void dapr__actors_route_close(dapr__actors_t *a)
+{
+    rcall_t *rc = a->rcalls;
+    while (rc) {
+        rcall_t *n = rc->next;
+        if (!rc->in_flight)
+            dapr__resil_cancel(rc->op); /* rc_done unlinks and may free rc */
+        rc = n;
+    }
 }
 
 /* ---------------------------------------------------------------------

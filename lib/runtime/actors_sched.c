@@ -153,10 +153,13 @@ static void reminder_json(const sched_t *s, dapr__buf_t *b, bool get_form)
 #define REM_PUT 1
 #define REM_DEL 2
 #define REM_DROP 3
+#define REM_DEL_ALL 4 /* every reminder of the type, or of one id (id NULL = all) */
+#define REM_GET 5     /* read: the entry (id, name) */
+#define REM_LIST 6    /* read: the entries of the type, or of one id */
 
 static void queue_op(dapr__actors_t *a, type_cfg_t *tc, int kind, const sched_t *s,
                      const char *id, const char *name, const char *ident,
-                     dapr__actors_done_cb cb, void *data);
+                     dapr__actors_done_cb cb, dapr__actors_json_cb jcb, void *data);
 
 /* ---------------------------------------------------------------------
  * Firing
@@ -169,7 +172,7 @@ static void finish_reminder(dapr__actors_t *a, sched_t *s)
     type_cfg_t *tc = dapr__actors_type_cfg(a, s->type);
     s->done = true;
     if (tc && s->ident)
-        queue_op(a, tc, REM_DROP, NULL, s->id, s->name, s->ident, NULL, NULL);
+        queue_op(a, tc, REM_DROP, NULL, s->id, s->name, s->ident, NULL, NULL, NULL);
 }
 
 static void remove_sched(dapr__actors_t *a, sched_t *s)
@@ -369,6 +372,7 @@ void dapr__actors_timer_delete(dapr__actors_t *a, const char *type, const char *
 typedef struct later {
     uv_timer_t h;
     dapr__actors_done_cb cb;
+    dapr__actors_json_cb jcb;
     void *data;
     int status;
     const char *why;
@@ -378,23 +382,35 @@ static void later_closed(uv_handle_t *h) { dapr__free(h->data); }
 static void later_fire(uv_timer_t *h)
 {
     later_t *l = h->data;
-    l->cb(l->status, l->why, l->data);
+    if (l->jcb)
+        l->jcb(l->status, l->why, NULL, l->data);
+    else
+        l->cb(l->status, l->why, l->data);
     uv_close((uv_handle_t *)h, later_closed);
 }
 
 /* Callbacks never run inside the call that takes them. */
-static void answer_later(dapr__actors_t *a, int status, const char *why, dapr__actors_done_cb cb,
-                         void *data)
+static void answer_later2(dapr__actors_t *a, int status, const char *why, dapr__actors_done_cb cb,
+                          dapr__actors_json_cb jcb, void *data)
 {
     later_t *l = dapr__calloc(1, sizeof(*l));
-    if (!l) {
-        cb(DAPR_ENOMEM, "out of memory", data); /* no way to defer without memory */
+    if (!l) { /* no way to defer without memory */
+        if (jcb)
+            jcb(DAPR_ENOMEM, "out of memory", NULL, data);
+        else
+            cb(DAPR_ENOMEM, "out of memory", data);
         return;
     }
-    *l = (later_t){.cb = cb, .data = data, .status = status, .why = why};
+    *l = (later_t){.cb = cb, .jcb = jcb, .data = data, .status = status, .why = why};
     uv_timer_init(a->rt->loop, &l->h);
     l->h.data = l;
     uv_timer_start(&l->h, later_fire, 0, 0);
+}
+
+static void answer_later(dapr__actors_t *a, int status, const char *why, dapr__actors_done_cb cb,
+                         void *data)
+{
+    answer_later2(a, status, why, cb, NULL, data);
 }
 
 void dapr__actors_reminder_create(dapr__actors_t *a, const dapr__actor_sched_req_t *req,
@@ -408,7 +424,7 @@ void dapr__actors_reminder_create(dapr__actors_t *a, const dapr__actor_sched_req
         return;
     }
     /* in memory once the store has it (the merge after the write) */
-    queue_op(a, tc, REM_PUT, s, s->id, s->name, NULL, cb, data);
+    queue_op(a, tc, REM_PUT, s, s->id, s->name, NULL, cb, NULL, data);
     sched_free(s);
 }
 
@@ -424,7 +440,7 @@ void dapr__actors_reminder_delete(dapr__actors_t *a, const char *type, const cha
     if (s) /* stops firing now; gone from memory with the merge */
         s->done = true;
     dapr__actors_sched_arm(a);
-    queue_op(a, tc, REM_DEL, NULL, id, name, NULL, cb, data);
+    queue_op(a, tc, REM_DEL, NULL, id, name, NULL, cb, NULL, data);
 }
 
 int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *id,
@@ -435,6 +451,47 @@ int dapr__actors_reminder_get(dapr__actors_t *a, const char *type, const char *i
         return DAPR_ENOTFOUND;
     reminder_json(s, out, true);
     return out->oom ? DAPR_ENOMEM : 0;
+}
+
+/* Reads go through the type's cycle like the writes: they see the store as
+ * it is (reminders registered through other hosts included) after every
+ * change this host queued before them. */
+static void read_op(dapr__actors_t *a, int kind, const char *type, const char *id,
+                    const char *name, dapr__actors_json_cb cb, void *data)
+{
+    type_cfg_t *tc = dapr__actors_type_cfg(a, type);
+    if (!tc) {
+        answer_later2(a, DAPR_ENOTFOUND, NULL, NULL, cb, data);
+        return;
+    }
+    queue_op(a, tc, kind, NULL, id, name, NULL, NULL, cb, data);
+}
+
+void dapr__actors_reminder_read(dapr__actors_t *a, const char *type, const char *id,
+                                const char *name, dapr__actors_json_cb cb, void *data)
+{
+    read_op(a, REM_GET, type, id, name, cb, data);
+}
+
+void dapr__actors_reminder_list(dapr__actors_t *a, const char *type, const char *id,
+                                dapr__actors_json_cb cb, void *data)
+{
+    read_op(a, REM_LIST, type, id, NULL, cb, data);
+}
+
+void dapr__actors_reminder_delete_all(dapr__actors_t *a, const char *type, const char *id,
+                                      dapr__actors_done_cb cb, void *data)
+{
+    type_cfg_t *tc = dapr__actors_type_cfg(a, type);
+    if (!tc) {
+        answer_later(a, DAPR_ENOTFOUND, NULL, cb, data);
+        return;
+    }
+    for (sched_t *s = a->scheds; s; s = s->next) /* stop firing now */
+        if (s->reminder && !s->dead && !strcmp(s->type, type) && (!id || !strcmp(s->id, id)))
+            s->done = true;
+    dapr__actors_sched_arm(a);
+    queue_op(a, tc, REM_DEL_ALL, NULL, id, NULL, NULL, cb, NULL, data);
 }
 
 /* ---------------------------------------------------------------------
@@ -541,24 +598,60 @@ static bool same(const json_t *o, const char *id, const char *name)
     return i && n && !strcmp(i, id) && !strcmp(n, name);
 }
 
-/* Apply the ops to the array; whether it changed. */
-static bool apply(json_t *arr, const rem_op_t *ops)
+static bool id_is(const json_t *o, const char *id)
+{
+    const char *i = jstr(o, "actorID");
+    return !id || (i && !strcmp(i, id));
+}
+
+/* A read op's answer from the array as it stands (jansson-allocated text). */
+static void read_into(const json_t *arr, rem_op_t *op)
+{
+    free(op->result); /* a previous try (ETag conflict) */
+    op->result = NULL;
+    size_t i;
+    json_t *o, *list = op->kind == REM_LIST ? json_array() : NULL;
+    json_array_foreach(arr, i, o)
+    {
+        if (op->kind == REM_GET && same(o, op->id, op->name) && !op->result)
+            op->result = json_dumps(o, JSON_COMPACT);
+        else if (list && id_is(o, op->id))
+            json_array_append(list, o);
+    }
+    if (list)
+        op->result = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+}
+
+/* Whether op removes the stored entry o. */
+static bool removes(const rem_op_t *op, const json_t *o)
+{
+    if (op->kind == REM_DEL_ALL)
+        return id_is(o, op->id);
+    if (!same(o, op->id, op->name))
+        return false;
+    if (op->kind != REM_DROP)
+        return true;
+    char *ident = ident_of(o);
+    bool match = ident && !strcmp(ident, op->ident);
+    dapr__free(ident);
+    return match;
+}
+
+/* Apply the ops to the array in order; whether it changed. */
+static bool apply(json_t *arr, rem_op_t *ops)
 {
     bool changed = false;
-    for (const rem_op_t *op = ops; op; op = op->next) {
+    for (rem_op_t *op = ops; op; op = op->next) {
+        if (op->kind == REM_GET || op->kind == REM_LIST) {
+            read_into(arr, op);
+            continue;
+        }
         for (size_t i = json_array_size(arr); i-- > 0;) {
-            json_t *o = json_array_get(arr, i);
-            if (!same(o, op->id, op->name))
-                continue;
-            if (op->kind == REM_DROP) {
-                char *ident = ident_of(o);
-                bool match = ident && !strcmp(ident, op->ident);
-                dapr__free(ident);
-                if (!match)
-                    continue;
+            if (removes(op, json_array_get(arr, i))) {
+                json_array_remove(arr, i);
+                changed = true;
             }
-            json_array_remove(arr, i);
-            changed = true;
         }
         if (op->kind == REM_PUT) {
             json_error_t e;
@@ -582,11 +675,16 @@ static void ops_done(dapr__actors_t *a, rem_op_t *ops, int status, const char *w
 {
     while (ops) {
         rem_op_t *n = ops->next;
-        if (status && !ops->cb)
+        if (status && !ops->cb && !ops->jcb)
             dapr__log(&a->rt->log, DAPR_LOG_WARN, SCOPE, "error updating reminders: %s",
                       why ? why : dapr_strerror(status));
         if (ops->cb)
             ops->cb(status, why, ops->data);
+        if (ops->jcb) {
+            int st = status ? status : ops->result ? 0 : DAPR_ENOTFOUND;
+            ops->jcb(st, status ? why : NULL, st ? NULL : ops->result, ops->data);
+        }
+        free(ops->result); /* jansson allocated it */
         dapr__free(ops->json);
         dapr__free(ops->id);
         dapr__free(ops->name);
@@ -731,36 +829,39 @@ static void cycle_start(dapr__actors_t *a, type_cfg_t *tc)
 
 static void queue_op(dapr__actors_t *a, type_cfg_t *tc, int kind, const sched_t *s,
                      const char *id, const char *name, const char *ident,
-                     dapr__actors_done_cb cb, void *data)
+                     dapr__actors_done_cb cb, dapr__actors_json_cb jcb, void *data)
 {
     rem_op_t *op = dapr__calloc(1, sizeof(*op));
     dapr__buf_t b = DAPR__BUF_INIT;
     if (s)
         reminder_json(s, &b, false);
     if (op) {
-        *op = (rem_op_t){.kind = kind, .cb = cb, .data = data};
-        op->id = dapr__strdup(id);
-        op->name = dapr__strdup(name);
+        *op = (rem_op_t){.kind = kind, .cb = cb, .jcb = jcb, .data = data};
+        op->id = id ? dapr__strdup(id) : NULL;
+        op->name = name ? dapr__strdup(name) : NULL;
         op->ident = ident ? dapr__strdup(ident) : NULL;
         op->json = s && !b.oom ? dapr__strndup(b.data, b.len) : NULL;
     }
     dapr__buf_free(&b);
-    if (!op || !op->id || !op->name || (ident && !op->ident) || (s && !op->json)) {
+    if (!op || (id && !op->id) || (name && !op->name) || (ident && !op->ident) ||
+        (s && !op->json)) {
         if (op) {
             op->cb = NULL;
+            op->jcb = NULL;
             ops_done(a, op, DAPR_ENOMEM, "out of memory");
         }
-        if (cb)
-            answer_later(a, DAPR_ENOMEM, "out of memory", cb, data);
+        if (cb || jcb)
+            answer_later2(a, DAPR_ENOMEM, "out of memory", cb, jcb, data);
         return;
     }
     if (a->closing || !dapr__actors_store(a)) {
         op->cb = NULL;
+        op->jcb = NULL;
         ops_done(a, op, 0, NULL);
-        if (cb)
-            answer_later(a, a->closing ? DAPR_ECLOSED : DAPR_ESTATE,
-                         a->closing ? "actor runtime is closed"
-                                    : "actor state store not configured", cb, data);
+        if (cb || jcb)
+            answer_later2(a, a->closing ? DAPR_ECLOSED : DAPR_ESTATE,
+                          a->closing ? "actor runtime is closed"
+                                     : "actor state store not configured", cb, jcb, data);
         return;
     }
     *tc->ops_tail = op;

@@ -136,6 +136,7 @@ typedef enum op_state { OP_IN_FLIGHT = 1, OP_WAITING, OP_CANCELLING, OP_DONE } o
 struct dapr__resil_op {
     uv_timer_t timer; /* attempt timeout, then backoff delay */
     bool timer_init, released, cancel_requested, admitted;
+    bool no_timeout; /* DAPR__RESIL_RUN_NO_TIMEOUT */
     uv_loop_t *loop;
     dapr__resil_policy_t *p;
     dapr__resil_attempt_fn attempt;
@@ -1200,7 +1201,7 @@ static void op_start_attempt(dapr__resil_op_t *op)
     }
     op->attempts++;
     op->state = OP_IN_FLIGHT;
-    if (p && p->def->timeout && p->def->timeout->ms > 0)
+    if (p && p->def->timeout && p->def->timeout->ms > 0 && !op->no_timeout)
         op_timer_start(op, on_attempt_timeout, (uint64_t)p->def->timeout->ms);
     op->busy++;
     op->attempt(op, op->ud);
@@ -1212,9 +1213,17 @@ int dapr__resil_run(uv_loop_t *loop, dapr__resil_policy_t *p, dapr__resil_attemp
                     dapr__resil_cancel_fn cancel, dapr__resil_done_cb done, void *ud,
                     dapr__resil_op_t **out)
 {
+    return dapr__resil_run_flags(loop, p, 0, attempt, cancel, done, ud, out);
+}
+
+int dapr__resil_run_flags(uv_loop_t *loop, dapr__resil_policy_t *p, unsigned flags,
+                          dapr__resil_attempt_fn attempt, dapr__resil_cancel_fn cancel,
+                          dapr__resil_done_cb done, void *ud, dapr__resil_op_t **out)
+{
     dapr__resil_op_t *op = dapr__calloc(1, sizeof(*op));
     if (!op)
         return DAPR_ENOMEM;
+    op->no_timeout = (flags & DAPR__RESIL_RUN_NO_TIMEOUT) != 0;
     op->loop = loop;
     op->p = p;
     op->attempt = attempt;

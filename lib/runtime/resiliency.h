@@ -103,9 +103,11 @@
  * Not implemented (Dapr features left out): retry `matching` is parsed and
  * offered through dapr__resil_retry_http_status/_grpc_status, but applying
  * it is the caller's job (it knows the status); CEL beyond comparisons of
- * the counts joined by && || ! (no arithmetic, no functions); the separate
- * pre-lock/post-lock actor policies (one policy carries all three parts);
- * metrics; hot reload.
+ * the counts joined by && || ! (no arithmetic, no functions); separate
+ * pre-lock/post-lock actor policy objects; metrics; hot reload. Actor
+ * calls use one policy in two places, as Dapr's pre-lock/post-lock pair: retry and breaker around the call on the
+ * caller (dapr__resil_run_flags with DAPR__RESIL_RUN_NO_TIMEOUT), the
+ * timeout around the app call inside the actor's turn on its host.
  */
 #ifndef DAPR_RUNTIME_RESILIENCY_H
 #define DAPR_RUNTIME_RESILIENCY_H
@@ -239,6 +241,14 @@ typedef void (*dapr__resil_done_cb)(int status, unsigned attempts, void *ud);
 int dapr__resil_run(uv_loop_t *loop, dapr__resil_policy_t *p, dapr__resil_attempt_fn attempt,
                     dapr__resil_cancel_fn cancel, dapr__resil_done_cb done, void *ud,
                     dapr__resil_op_t **out);
+/* The same with flags. DAPR__RESIL_RUN_NO_TIMEOUT: the policy's timeout is
+ * not applied (its retry and breaker are): Dapr's "pre-lock" actor policy,
+ * whose timeout the actor's host applies to the app call inside the turn
+ * instead (see actors.c). */
+#define DAPR__RESIL_RUN_NO_TIMEOUT 1u
+int dapr__resil_run_flags(uv_loop_t *loop, dapr__resil_policy_t *p, unsigned flags,
+                          dapr__resil_attempt_fn attempt, dapr__resil_cancel_fn cancel,
+                          dapr__resil_done_cb done, void *ud, dapr__resil_op_t **out);
 /* Report the attempt in flight: status 0 or a negative DAPR_E* code;
  * retryable false stops retrying (the failure still counts for the
  * breaker). Ignored when no attempt is in flight. */
