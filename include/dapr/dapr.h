@@ -9,5 +9,8 @@
 #include "runtime.h"
 #include "state.h"
 #include "component.h"
+#include "invoke.h"
+#include "pubsub.h"
+#include "actors.h"
 
 #endif

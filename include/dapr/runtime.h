@@ -78,6 +78,49 @@ DAPR_EXTERN void dapr_runtime_on_shutdown_request(dapr_runtime_t *rt, dapr_shutd
 DAPR_EXTERN void dapr_runtime_log(dapr_runtime_t *rt, dapr_log_level_t level, const char *scope,
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* ---- Embedding ---------------------------------------------------------
+ *
+ * Ports: an embedded runtime opens the same servers as daprd. Setting
+ * "dapr-http-port", "dapr-grpc-port" or "dapr-internal-grpc-port" to "-1"
+ * keeps that server closed (the internal gRPC server is what other sidecars
+ * use to reach this app and its actors; close it only for a runtime that
+ * serves no one). "app-port" unset plus in-process handlers (invoke.h,
+ * pubsub.h, actors.h) makes the embedding program the app. */
+
+/* Add a component as if a resource file declared it. type is Dapr's
+ * ("state.redis"), version "v1" when NULL, name the component's name;
+ * metadata pairs are copied. Only before start. Errors: DAPR_EINVAL (NULL
+ * type/name, bad version), DAPR_EEXIST (name taken by an added component),
+ * DAPR_ESTATE (started), DAPR_ENOMEM. An unknown type fails at start, as a
+ * YAML resource would. */
+DAPR_EXTERN int dapr_runtime_add_component(dapr_runtime_t *rt, const char *type,
+                                           const char *version, const char *name,
+                                           const dapr_kv_t *metadata, size_t n_metadata);
+
+/* Threads. Every dapr_* function except the three below must be called on
+ * the runtime's loop thread. A caller without its own libuv loop creates the
+ * runtime with loop NULL and runs that loop on a thread of the library: */
+
+/* Start a thread that runs the runtime's own loop until the runtime is
+ * stopped (or failed to start) and its handles are closed, or uv_stop() is
+ * called on the loop. dapr_runtime_destroy() of a runtime whose thread still
+ * runs ends that thread first (posts not run yet are dropped). Errors:
+ * DAPR_EINVAL (the runtime uses a caller's loop), DAPR_ESTATE (thread
+ * already running), DAPR_EIO. */
+DAPR_EXTERN int dapr_runtime_run_thread(dapr_runtime_t *rt);
+
+/* Run fn(rt, data) on the loop thread, soon; callable from any thread
+ * (the one thread-safe call besides join). Calls run in the order posted.
+ * Also works for a runtime on a caller's loop while that loop runs.
+ * Errors: DAPR_ECLOSED (the runtime is being destroyed, or its loop thread
+ * has ended), DAPR_ENOMEM. */
+typedef void (*dapr_runtime_fn)(dapr_runtime_t *rt, void *data);
+DAPR_EXTERN int dapr_runtime_post(dapr_runtime_t *rt, dapr_runtime_fn fn, void *data);
+
+/* Wait for the loop thread to end (after dapr_runtime_stop's callback).
+ * Call from another thread than the loop's. Errors: DAPR_ESTATE (no thread). */
+DAPR_EXTERN int dapr_runtime_join_thread(dapr_runtime_t *rt);
+
 /* Version strings: libdapr's own, and the one reported as runtimeVersion. */
 DAPR_EXTERN const char *dapr_version(void);
 DAPR_EXTERN const char *dapr_runtime_version(void);

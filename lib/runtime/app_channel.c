@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "app_channel.h"
+#include "app_inproc.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/strutil.h"
@@ -24,6 +25,7 @@ struct dapr__appch {
     dapr_runtime_t *rt;
     dapr__grpc_channel_t *grpc;
     dapr__http_client_t *http;
+    dapr__inproc_t *inproc; /* the embedding program is the app (app_inproc.h) */
     /* HTTP endpoints: the base path of spec.baseUrl and its headers */
     char *base_path;
     char *app_token; /* APP_API_TOKEN (read once), NULL when unset or empty */
@@ -520,6 +522,10 @@ void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invok
                         const char *caller, dapr__invoke_cb cb, void *data)
 {
     dapr_runtime_t *rt = ch->rt;
+    if (ch->inproc) {
+        dapr__inproc_invoke(ch->inproc, pool, req, caller, cb, data);
+        return;
+    }
     if (ch == rt->appch && !rt->app_healthy) {
         /* as Dapr: an unhealthy app gets no work; the call ends here */
         fail(cb, data, rt, "app is not healthy");
@@ -673,10 +679,27 @@ int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_
     return 0;
 }
 
+int dapr__appch_create_inproc(dapr_runtime_t *rt, dapr__inproc_t *ip, dapr__appch_t **out)
+{
+    dapr__appch_t *ch = dapr__calloc(1, sizeof(*ch));
+    if (!ch)
+        return DAPR_ENOMEM;
+    ch->rt = rt;
+    ch->inproc = ip;
+    *out = ch;
+    return 0;
+}
+
+bool dapr__appch_is_inproc(const dapr__appch_t *ch) { return ch && ch->inproc; }
+
 void dapr__appch_close(dapr__appch_t *ch, void (*done)(void *ud), void *ud)
 {
     ch->done = done;
     ch->done_ud = ud;
+    if (ch->inproc) {
+        dapr__inproc_close(ch->inproc, closed, ch);
+        return;
+    }
     if (ch->http) {
         dapr__http_client_cancel_all(ch->http);
         dapr__http_client_close(ch->http, closed, ch);

@@ -29,6 +29,12 @@ int dapr__appch_create(dapr_runtime_t *rt, dapr__appch_t **out);
 int dapr__appch_create_endpoint(dapr_runtime_t *rt, const char *url, const dapr_kv_t *hdrs,
                                 size_t n_hdrs, const dapr__tls_client_config_t *tls,
                                 dapr__appch_t **out);
+/* The in-process app (app_inproc.h): calls go to the embedding program's
+ * registered handlers instead of a socket. `ip` is borrowed (the runtime
+ * owns it). DAPR_ENOMEM. */
+struct dapr__inproc;
+int dapr__appch_create_inproc(dapr_runtime_t *rt, struct dapr__inproc *ip, dapr__appch_t **out);
+bool dapr__appch_is_inproc(const dapr__appch_t *ch);
 /* Call the app. `caller` is the calling app id (our own for local calls). */
 void dapr__appch_invoke(dapr__appch_t *ch, dapr__pool_t *pool, const dapr__invoke_req_t *req,
                         const char *caller, dapr__invoke_cb cb, void *data);

@@ -185,6 +185,11 @@ static int set_port(int *dst, const char *v, char *err, size_t errlen, const cha
         *dst = -1;
         return 0;
     }
+    if (!strcmp(v, "-1") && (!strcmp(name, "dapr-http-port") || !strcmp(name, "dapr-grpc-port") ||
+                             !strcmp(name, "dapr-internal-grpc-port"))) {
+        *dst = DAPR__PORT_CLOSED; /* embedding: keep that server closed */
+        return 0;
+    }
     if (dapr__parse_int(v, &n) || n < 0 || n > 65535) {
         snprintf(err, errlen, "invalid value \"%s\" for flag --%s: not a port number", v, name);
         return DAPR_EINVAL;

@@ -13,15 +13,19 @@ typedef struct dapr__strlist {
     size_t n;
 } dapr__strlist_t;
 
+/* "-1" given for dapr-http-port, dapr-grpc-port or dapr-internal-grpc-port:
+ * that server stays closed (runtime.h, embedding). */
+#define DAPR__PORT_CLOSED (-2)
+
 typedef struct dapr__options {
     char *app_id;
     int app_port;               /* -1 = none */
     char *app_protocol;
     char *app_channel_address;
     int64_t app_max_concurrency;
-    int dapr_http_port;
-    int dapr_grpc_port;
-    int dapr_internal_grpc_port; /* -1 = random */
+    int dapr_http_port;          /* DAPR__PORT_CLOSED: no HTTP API server */
+    int dapr_grpc_port;          /* DAPR__PORT_CLOSED: no gRPC API server */
+    int dapr_internal_grpc_port; /* -1 = random, DAPR__PORT_CLOSED: no internal server */
     char *dapr_internal_grpc_listen_address;
     int dapr_public_port;       /* -1 = off */
     char *dapr_public_listen_address;

@@ -16,6 +16,8 @@
 #include "grpc/grpc.h"
 #include "app_channel.h"
 #include "app_health.h"
+#include "app_inproc.h"
+#include "embed.h"
 #include "remote.h"
 #include "actors.h"
 #include "resiliency.h"
@@ -75,6 +77,13 @@ int dapr_runtime_create(dapr_runtime_t **out, struct uv_loop_s *loop)
     dapr__logger_init(&rt->log);
     dapr__map_init(&rt->extended);
     dapr__map_init(&rt->ep_chans);
+    if (dapr__embed_init(rt)) {
+        if (rt->owns_loop)
+            uv_loop_close(&rt->own_loop);
+        dapr__options_free(&rt->opt);
+        dapr__free(rt);
+        return DAPR_ENOMEM;
+    }
     *out = rt;
     return 0;
 }
@@ -191,7 +200,9 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     if (!rt)
         return;
     /* Destroy without stop: close what is open and run the loop until the
-     * components have let go (the loop must not be running right now). */
+     * components have let go (the loop must not be running right now; a
+     * loop thread of dapr_runtime_run_thread is ended and joined first). */
+    dapr__embed_shutdown(rt);
     close_servers(rt, NULL);
     if (rt->app_wait)
         dapr__http_wait_port_cancel(rt->app_wait);
@@ -260,6 +271,9 @@ void dapr_runtime_destroy(dapr_runtime_t *rt)
     dapr__free(rt->namespace_);
     dapr__free(rt->api_token);
     dapr__config_free(&rt->config);
+    dapr__inproc_free(rt->inproc);
+    rt->inproc = NULL;
+    dapr__embed_free(rt);
     if (rt->owns_loop) {
         uv_walk(&rt->own_loop, walk_close, NULL);
         uv_run(&rt->own_loop, UV_RUN_DEFAULT);
@@ -545,6 +559,8 @@ static int load_components(dapr_runtime_t *rt)
             set_error(rt, "failed to load resources: %s", err ? err : dapr_strerror(rc));
         dapr__free(err);
     }
+    if (!rc) /* dapr_runtime_add_component: loaded as if declared last */
+        rc = dapr__embed_take_components(rt, &res);
     for (size_t i = 0; i < res.n_components && !rc; i++) {
         const dapr__res_component_t *r = &res.components[i];
         for (size_t j = 0; j < i; j++)
@@ -711,6 +727,8 @@ static int listen_all(dapr_runtime_t *rt, void *server, listen_fn fn, int port, 
 
 static int start_http(dapr_runtime_t *rt)
 {
+    if (rt->opt.dapr_http_port == DAPR__PORT_CLOSED)
+        return 0; /* embedding: "-1" keeps the HTTP API closed */
     dapr__http_server_config_t cfg = {
         .loop = rt->loop,
         .log = &rt->log,
@@ -742,6 +760,8 @@ static int start_http(dapr_runtime_t *rt)
 
 static int start_grpc(dapr_runtime_t *rt)
 {
+    if (rt->opt.dapr_grpc_port == DAPR__PORT_CLOSED)
+        return 0;
     dapr__grpc_server_config_t cfg = {
         .loop = rt->loop,
         .log = &rt->log,
@@ -769,6 +789,17 @@ static int start_grpc(dapr_runtime_t *rt)
 
 static int start_app_channel(dapr_runtime_t *rt)
 {
+    if (rt->opt.app_port <= 0 && rt->inproc) {
+        /* the embedding program registered handlers: it is the app */
+        int rc = dapr__inproc_open(rt);
+        if (rc)
+            set_error(rt, "failed to create the in-process app channel: %s", dapr_strerror(rc));
+        return rc;
+    }
+    if (rt->inproc)
+        dapr__log(&rt->log, DAPR_LOG_WARN, SCOPE, "app-port %d is set: the in-process handlers, "
+                  "subscriptions and actor types of the embedding program are not used",
+                  rt->opt.app_port);
     if (rt->opt.app_port <= 0)
         return 0;
     int rc = dapr__appch_create(rt, &rt->appch);
@@ -792,7 +823,7 @@ static int start_app_channel(dapr_runtime_t *rt)
 static void start_app_health(dapr_runtime_t *rt)
 {
     if (!rt->opt.enable_app_health_check || !rt->appch || rt->app_health ||
-        rt->state != DAPR__RT_RUNNING)
+        rt->state != DAPR__RT_RUNNING || dapr__appch_is_inproc(rt->appch))
         return;
     int rc = dapr__app_health_start(rt, &rt->app_health);
     if (rc) {
@@ -836,7 +867,8 @@ static void app_config_done(const dapr__apierr_t *err, const dapr__invoke_resp_t
 
 static void read_app_config(dapr_runtime_t *rt)
 {
-    if (!rt->appch || strcmp(rt->opt.app_protocol ? rt->opt.app_protocol : "http", "http"))
+    if (!rt->appch || (strcmp(rt->opt.app_protocol ? rt->opt.app_protocol : "http", "http") &&
+                       !dapr__appch_is_inproc(rt->appch)))
         return;
     cfg_read_t *c = dapr__calloc(1, sizeof(*c));
     if (!c)
@@ -880,6 +912,8 @@ static void wait_for_app(dapr_runtime_t *rt)
 
 static int start_remote(dapr_runtime_t *rt)
 {
+    if (rt->opt.dapr_internal_grpc_port == DAPR__PORT_CLOSED)
+        return 0; /* no sidecar reaches this app, and it reaches none */
     int rc = dapr__remote_start(rt, &rt->remote);
     if (rc && !rt->last_error[0]) /* remote.c may have said why already */
         set_error(rt, "failed to start the internal gRPC server: %s", dapr_strerror(rc));
@@ -907,7 +941,12 @@ static void after_components(dapr_runtime_t *rt)
     }
     rt->state = DAPR__RT_RUNNING;
     rt->outbound_ready = true;
-    if (rt->appch)
+    if (rt->appch && dapr__appch_is_inproc(rt->appch)) {
+        /* the program is the app: up now, always healthy */
+        rt->ready = true;
+        read_app_config(rt);
+        dapr__subs_app_ready(rt->subs);
+    } else if (rt->appch)
         wait_for_app(rt);
     else
         rt->ready = true; /* no app: nothing else to wait for */
@@ -933,12 +972,14 @@ static void maybe_stopped(dapr_runtime_t *rt)
     if (rt->state == DAPR__RT_STOPPING) {
         rt->state = DAPR__RT_STOPPED;
         dapr__log(&rt->log, DAPR_LOG_INFO, SCOPE, "Dapr shut down gracefully");
+        dapr__embed_stopped(rt);
         if (rt->stop_cb)
             rt->stop_cb(rt, DAPR_OK, NULL, rt->stop_data);
     } else if (rt->state == DAPR__RT_FAILED && rt->start_cb) {
         dapr_runtime_cb cb = rt->start_cb;
         rt->start_cb = NULL;
         dapr__log(&rt->log, DAPR_LOG_FATAL, SCOPE, "Fatal error from runtime: %s", rt->last_error);
+        dapr__embed_stopped(rt);
         cb(rt, DAPR_EIO, rt->last_error, rt->start_data);
     }
 }

@@ -65,6 +65,11 @@ struct dapr_runtime {
      * bindings to pause yet). */
     bool app_healthy;
     char *app_config; /* the HTTP app's GET /dapr/config body, or NULL */
+    /* embedding (runtime.h): the in-process app's registrations
+     * (app_inproc.h; NULL until the program registers something), and the
+     * added components, loop thread and post queue (embed.h) */
+    struct dapr__inproc *inproc;
+    struct dapr__embed *embed;
     size_t open_servers;
     bool servers_closing;
     void (*on_servers_closed)(struct dapr_runtime *rt);

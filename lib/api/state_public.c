@@ -1,0 +1,184 @@
+/* The public state API (include/dapr/state.h): dapr_state_* on a running
+ * runtime, through the same protocol-neutral functions as
+ * /v1.0/state/{store} (api/state.h), each call with its own pool. */
+#include "dapr/state.h"
+
+#include "api/state.h"
+#include "core/alloc.h"
+#include "public.h"
+
+typedef struct scall {
+    dapr__pool_t pool;
+    void *cb;
+    void *data;
+} scall_t;
+
+static scall_t *scall_new(void *cb, void *data)
+{
+    scall_t *c = dapr__calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    dapr__pool_init(&c->pool, 1024);
+    c->cb = cb;
+    c->data = data;
+    return c;
+}
+
+static void scall_free(scall_t *c)
+{
+    dapr__pool_destroy(&c->pool);
+    dapr__free(c);
+}
+
+/* --- get --- */
+
+static void got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
+{
+    scall_t *c = ud;
+    dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
+    if (err) {
+        dapr_error_t e;
+        dapr__public_error(err, &e);
+        cb(&e, NULL, c->data);
+    } else {
+        dapr_state_value_t none = {.found = false};
+        cb(NULL, val ? val : &none, c->data);
+    }
+    scall_free(c);
+}
+
+int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t *key,
+                   dapr_state_get_cb cb, void *data)
+{
+    if (!rt || !store || !key || !key->key || !cb)
+        return DAPR_EINVAL;
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    scall_t *c = scall_new((void *)cb, data);
+    if (!c)
+        return DAPR_ENOMEM;
+    dapr__state_get(rt, &c->pool, store, key, got, c);
+    return 0;
+}
+
+/* --- save, delete, transaction: completions without a value --- */
+
+static void done(dapr__apierr_t *err, void *ud)
+{
+    scall_t *c = ud;
+    dapr_state_done_cb cb = (dapr_state_done_cb)c->cb;
+    if (err) {
+        dapr_error_t e;
+        dapr__public_error(err, &e);
+        cb(&e, c->data);
+    } else {
+        cb(NULL, c->data);
+    }
+    scall_free(c);
+}
+
+int dapr_state_save(dapr_runtime_t *rt, const char *store, const dapr_state_item_t *items,
+                    size_t n, dapr_state_done_cb cb, void *data)
+{
+    if (!rt || !store || !items || !n || !cb)
+        return DAPR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].key || (!items[i].value && items[i].value_len))
+            return DAPR_EINVAL;
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    scall_t *c = scall_new((void *)cb, data);
+    if (!c)
+        return DAPR_ENOMEM;
+    dapr__state_save(rt, &c->pool, store, items, n, (dapr__md_t){NULL, 0}, done, c);
+    return 0;
+}
+
+int dapr_state_delete(dapr_runtime_t *rt, const char *store, const dapr_state_key_t *key,
+                      dapr_state_done_cb cb, void *data)
+{
+    if (!rt || !store || !key || !key->key || !cb)
+        return DAPR_EINVAL;
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    scall_t *c = scall_new((void *)cb, data);
+    if (!c)
+        return DAPR_ENOMEM;
+    dapr__state_delete(rt, &c->pool, store, key, done, c);
+    return 0;
+}
+
+int dapr_state_transact(dapr_runtime_t *rt, const char *store, const dapr_state_op_t *ops,
+                        size_t n, const dapr_kv_t *metadata, size_t n_metadata,
+                        dapr_state_done_cb cb, void *data)
+{
+    if (!rt || !store || (!ops && n) || (!metadata && n_metadata) || !cb)
+        return DAPR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!ops[i].item.key ||
+            (ops[i].kind != DAPR_STATE_OP_UPSERT && ops[i].kind != DAPR_STATE_OP_DELETE))
+            return DAPR_EINVAL;
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    scall_t *c = scall_new((void *)cb, data);
+    if (!c)
+        return DAPR_ENOMEM;
+    dapr__state_transact(rt, &c->pool, store, ops, n, NULL, (dapr__md_t){metadata, n_metadata},
+                         done, c);
+    return 0;
+}
+
+/* --- bulk get --- */
+
+static void bulk_got(dapr__apierr_t *err, const dapr__state_bulk_item_t *items, size_t n,
+                     void *ud)
+{
+    scall_t *c = ud;
+    dapr_state_bulk_cb cb = (dapr_state_bulk_cb)c->cb;
+    if (err) {
+        dapr_error_t e;
+        dapr__public_error(err, &e);
+        cb(&e, NULL, 0, c->data);
+        scall_free(c);
+        return;
+    }
+    dapr_state_bulk_value_t *v = dapr__pool_calloc(&c->pool, (n ? n : 1) * sizeof(*v));
+    if (!v) {
+        dapr_error_t e = {DAPR_ENOMEM, dapr_strerror(DAPR_ENOMEM), "ERR_STATE_BULK_GET"};
+        cb(&e, NULL, 0, c->data);
+        scall_free(c);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (dapr_state_bulk_value_t){.key = items[i].key, .found = items[i].found,
+                                         .data = items[i].data, .len = items[i].len,
+                                         .etag = items[i].etag, .error = items[i].error,
+                                         .metadata = items[i].metadata,
+                                         .n_metadata = items[i].n_metadata};
+    cb(NULL, v, n, c->data);
+    scall_free(c);
+}
+
+int dapr_state_get_bulk(dapr_runtime_t *rt, const char *store, const char *const *keys, size_t n,
+                        int parallelism, const dapr_kv_t *metadata, size_t n_metadata,
+                        dapr_state_bulk_cb cb, void *data)
+{
+    if (!rt || !store || (!keys && n) || (!metadata && n_metadata) || !cb)
+        return DAPR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i])
+            return DAPR_EINVAL;
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    scall_t *c = scall_new((void *)cb, data);
+    if (!c)
+        return DAPR_ENOMEM;
+    dapr__state_bulk_get(rt, &c->pool, store, keys, n, parallelism,
+                         (dapr__md_t){metadata, n_metadata}, bulk_got, c);
+    return 0;
+}
