@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <uv.h>
 
+#include "core/jscan.h"
 #include "core/json.h"
 #include "core/strutil.h"
 #include "runtime/runtime_int.h"
@@ -56,17 +58,32 @@ long dapr__b64_decode(const char *in, size_t n, uint8_t *out)
 
 void dapr__pubsub_new_traceparent(char out[56])
 {
-    char a[37], b[37], hex[48];
-    dapr__uuid4(a);
-    dapr__uuid4(b);
-    size_t k = 0;
-    for (const char *p = a; *p && k < 32; p++)
-        if (*p != '-')
-            hex[k++] = *p;
-    for (const char *p = b; *p && k < 48; p++)
-        if (*p != '-')
-            hex[k++] = *p;
-    snprintf(out, 56, "00-%.32s-%.16s-00", hex, hex + 32);
+    static const char hx[] = "0123456789abcdef";
+    unsigned char r[24];
+    char hex[48];
+    if (uv_random(NULL, NULL, r, sizeof(r), 0, NULL) == 0) {
+        /* one getrandom and no printf: every publish without a trace comes here */
+        for (size_t i = 0; i < sizeof(r); i++) {
+            hex[2 * i] = hx[r[i] >> 4];
+            hex[2 * i + 1] = hx[r[i] & 15];
+        }
+    } else {
+        char a[37], b[37];
+        dapr__uuid4(a);
+        dapr__uuid4(b);
+        size_t k = 0;
+        for (const char *p = a; *p && k < 32; p++)
+            if (*p != '-')
+                hex[k++] = *p;
+        for (const char *p = b; *p && k < 48; p++)
+            if (*p != '-')
+                hex[k++] = *p;
+    }
+    memcpy(out, "00-", 3);
+    memcpy(out + 3, hex, 32);
+    out[35] = '-';
+    memcpy(out + 36, hex + 32, 16);
+    memcpy(out + 52, "-00", 4); /* with the NUL */
 }
 
 int64_t dapr__pubsub_parse_time(const char *s)
@@ -244,43 +261,127 @@ static int set_str(json_t *o, const char *k, const char *v)
     return json_object_set_new(o, k, json_string(v ? v : ""));
 }
 
-/* The metadata override cloudevent.<field>, if given. */
+/* The metadata override cloudevent.<field>, if given (the last one, any
+ * case, as md_get). */
 static const char *ce_override(dapr__md_t md, const char *field)
 {
-    char key[64];
-    snprintf(key, sizeof(key), "cloudevent.%s", field);
-    const char *v = md_get(md, key);
-    return v && *v ? v : NULL;
+    static const char pre[] = "cloudevent.";
+    for (size_t i = md.n; i-- > 0;) {
+        const char *k = md.kv[i].key;
+        if (k && dapr__strieq_n(k, sizeof(pre) - 1, pre) && !dapr__strcasecmp(k + sizeof(pre) - 1, field))
+            return md.kv[i].value && *md.kv[i].value ? md.kv[i].value : NULL;
+    }
+    return NULL;
 }
 
-static int add_data(json_t *ce, const env_in_t *in, const char *ct)
+/* "data" or "data_base64" of the envelope, written as Go's json.Marshal of
+ * Dapr's envelope would, except that JSON data is spliced in as sent (after
+ * a validity scan) rather than parsed and re-marshalled: the same JSON
+ * value, in the publisher's key order and spacing. */
+static void put_data(dapr__buf_t *b, const env_in_t *in, const char *ct)
 {
+    const char *d = (const char *)in->data;
     if (dapr__pubsub_is_json_ct(ct)) {
-        json_error_t je;
-        json_t *j = in->len ? json_loadb((const char *)in->data, in->len,
-                                         JSON_DECODE_ANY | JSON_ALLOW_NUL, &je)
-                            : NULL;
-        if (j)
-            return json_object_set_new(ce, "data", j);
-    } else if (ct_is(ct, "application/octet-stream")) {
-        dapr__buf_t b = DAPR__BUF_INIT;
-        dapr__b64_encode(&b, in->data, in->len);
-        dapr__buf_cstr(&b);
-        int rc = b.oom ? -1 : json_object_set_new(ce, "data_base64", json_string(b.data ? b.data : ""));
-        dapr__buf_free(&b);
-        return rc;
+        dapr__jspan_t sp;
+        int rc = in->len ? dapr__jscan_doc(d, in->len, &sp) : DAPR__JS_BAD;
+        if (rc == DAPR__JS_OK) {
+            dapr__buf_puts(b, "\"data\":");
+            dapr__buf_append(b, sp.p, sp.n);
+            return;
+        }
+        json_t *j = rc == DAPR__JS_UNSURE ? dapr__json_decode(d, in->len, NULL) : NULL;
+        if (j) { /* beyond the scanner's limits: jansson decides */
+            dapr__buf_puts(b, "\"data\":");
+            if (dapr__json_go_encode(j, b))
+                b->oom = 1;
+            json_decref(j);
+            return;
+        }
     }
-    json_t *s = json_stringn((const char *)in->data, in->len);
-    if (!s) {
-        /* not UTF-8: keep the bytes intact as base64 */
-        dapr__buf_t b = DAPR__BUF_INIT;
-        dapr__b64_encode(&b, in->data, in->len);
-        dapr__buf_cstr(&b);
-        int rc = b.oom ? -1 : json_object_set_new(ce, "data_base64", json_string(b.data ? b.data : ""));
-        dapr__buf_free(&b);
-        return rc;
+    /* text (JSON that does not parse included) as a JSON string */
+    if (!ct_is(ct, "application/octet-stream") && dapr__jscan_utf8_valid(in->data, in->len)) {
+        dapr__buf_puts(b, "\"data\":");
+        dapr__buf_json_str(b, d, in->len, 1);
+        return;
     }
-    return json_object_set_new(ce, "data", s);
+    /* binary, or text that is not UTF-8: the bytes intact as base64 */
+    dapr__buf_puts(b, "\"data_base64\":\"");
+    dapr__b64_encode(b, in->data, in->len);
+    dapr__buf_putc(b, '"');
+}
+
+/* ,"name":"value" (names are plain identifiers) */
+static void put_field(dapr__buf_t *b, const char *name, const char *v)
+{
+    dapr__buf_append(b, ",\"", 2);
+    dapr__buf_puts(b, name);
+    dapr__buf_append(b, "\":", 2);
+    dapr__buf_json_str(b, v, strlen(v), 1);
+}
+
+/* The expiration time for ttlInSeconds (unless the broker has native TTL):
+ * "" when none; NULL after an invalid value (the error in *err). */
+static const char *expiration(dapr_runtime_t *rt, const env_in_t *in, char exp[48],
+                              dapr__apierr_t **err)
+{
+    const char *ttl = md_get(in->md, "ttlInSeconds");
+    exp[0] = '\0';
+    if (!ttl || !*ttl || in->ttl_native)
+        return exp;
+    int64_t secs;
+    if (dapr__parse_int(ttl, &secs) || secs < 0) {
+        char m[160];
+        snprintf(m, sizeof(m), "failed deserializing metadata: ttlInSeconds: invalid value "
+                 "\"%.64s\"", ttl);
+        *err = rich(DAPR_ERR_PUBSUB_REQUEST_METADATA, in->pubsub, rt, m);
+        return NULL;
+    }
+    dapr__format_time_rfc3339(exp, 48, dapr__now_unix_ns() + secs * 1000000000LL, false);
+    return exp;
+}
+
+/* A new envelope around the data, written straight into out with the keys
+ * in Go's (sorted) order: no tree. */
+static dapr__apierr_t *envelope_new(dapr_runtime_t *rt, const env_in_t *in, const char *ct,
+                                    const char *now, const char *traceparent, dapr__buf_t *out)
+{
+    dapr__apierr_t *e = NULL;
+    char exp[48], id[37];
+    if (!expiration(rt, in, exp, &e))
+        return e;
+    const char *v, *source = (v = ce_override(in->md, "source")) ? v
+                             : rt->opt.app_id && *rt->opt.app_id ? rt->opt.app_id : "Dapr";
+    const char *idv = ce_override(in->md, "id");
+    if (!idv) {
+        dapr__uuid4(id);
+        idv = id;
+    }
+    if ((v = ce_override(in->md, "traceparent")))
+        traceparent = v;
+    const char *traceid = ce_override(in->md, "traceid");
+    const char *ts = ce_override(in->md, "tracestate");
+    const char *type = ce_override(in->md, "type");
+    if (dapr__buf_reserve(out, in->len + 512))
+        return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
+    dapr__buf_putc(out, '{');
+    put_data(out, in, ct);
+    put_field(out, "datacontenttype", ct);
+    if (*exp)
+        put_field(out, "expiration", exp);
+    put_field(out, "id", idv);
+    put_field(out, "pubsubname", in->pubsub);
+    put_field(out, "source", source);
+    put_field(out, "specversion", "1.0");
+    put_field(out, "time", now);
+    put_field(out, "topic", in->topic);
+    put_field(out, "traceid", traceid ? traceid : traceparent);
+    put_field(out, "traceparent", traceparent);
+    put_field(out, "tracestate", ts ? ts : in->tracestate ? in->tracestate : "");
+    put_field(out, "type", type ? type : "com.dapr.event.sent");
+    dapr__buf_putc(out, '}');
+    if (out->oom)
+        return rich(DAPR_ERR_PUBSUB_EVENTS_SER, in->pubsub, rt, "error marshalling the envelope");
+    return NULL;
 }
 
 /* Build the envelope into out. Returns NULL or the API error. */
@@ -294,67 +395,37 @@ static dapr__apierr_t *envelope(dapr_runtime_t *rt, const env_in_t *in, dapr__bu
     }
     dapr__format_time_rfc3339(now, sizeof(now), dapr__now_unix_ns(), false);
     const char *ct = in->ct && *in->ct ? in->ct : "text/plain";
-    json_t *ce = NULL;
-    bool passthrough = ct_is(ct, "application/cloudevents+json");
-    if (passthrough) {
-        json_error_t je;
-        ce = in->len ? json_loadb((const char *)in->data, in->len, 0, &je) : NULL;
-        if (!ce || !json_is_object(ce)) {
-            json_decref(ce);
-            return rich(DAPR_ERR_PUBSUB_CLOUD_EVENTS_SER, in->pubsub, rt,
-                        "cannot create cloudevent: the body is not a JSON object");
-        }
-        if (!json_object_get(ce, "time"))
-            set_str(ce, "time", now);
-        if (!json_object_get(ce, "source"))
-            set_str(ce, "source", "Dapr");
-        if (!json_object_get(ce, "type"))
-            set_str(ce, "type", "com.dapr.event.sent");
-        if (!json_object_get(ce, "specversion"))
-            set_str(ce, "specversion", "1.0");
-    } else {
-        char id[37];
-        dapr__uuid4(id);
-        const char *v;
-        ce = json_object();
-        if (!ce)
-            return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
-        set_str(ce, "id", (v = ce_override(in->md, "id")) ? v : id);
-        set_str(ce, "source", (v = ce_override(in->md, "source")) ? v
-                              : rt->opt.app_id && *rt->opt.app_id ? rt->opt.app_id : "Dapr");
-        set_str(ce, "type", (v = ce_override(in->md, "type")) ? v : "com.dapr.event.sent");
-        set_str(ce, "specversion", "1.0");
-        set_str(ce, "datacontenttype", ct);
-        set_str(ce, "time", now);
-        if (add_data(ce, in, ct)) {
-            json_decref(ce);
-            return dapr__apierr_new(DAPR_ERR_INTERNAL, "out of memory");
-        }
-        if ((v = ce_override(in->md, "traceparent")))
-            traceparent = v;
+    if (!ct_is(ct, "application/cloudevents+json"))
+        return envelope_new(rt, in, ct, now, traceparent, out);
+    /* passthrough: the app's own CloudEvent, completed */
+    json_error_t je;
+    json_t *ce = in->len ? json_loadb((const char *)in->data, in->len, 0, &je) : NULL;
+    if (!ce || !json_is_object(ce)) {
+        json_decref(ce);
+        return rich(DAPR_ERR_PUBSUB_CLOUD_EVENTS_SER, in->pubsub, rt,
+                    "cannot create cloudevent: the body is not a JSON object");
     }
-    const char *traceid = passthrough ? NULL : ce_override(in->md, "traceid");
-    const char *ts = passthrough ? NULL : ce_override(in->md, "tracestate");
-    set_str(ce, "traceid", traceid ? traceid : traceparent);
+    if (!json_object_get(ce, "time"))
+        set_str(ce, "time", now);
+    if (!json_object_get(ce, "source"))
+        set_str(ce, "source", "Dapr");
+    if (!json_object_get(ce, "type"))
+        set_str(ce, "type", "com.dapr.event.sent");
+    if (!json_object_get(ce, "specversion"))
+        set_str(ce, "specversion", "1.0");
+    set_str(ce, "traceid", traceparent);
     set_str(ce, "traceparent", traceparent);
-    set_str(ce, "tracestate", ts ? ts : in->tracestate ? in->tracestate : "");
+    set_str(ce, "tracestate", in->tracestate ? in->tracestate : "");
     set_str(ce, "topic", in->topic);
     set_str(ce, "pubsubname", in->pubsub);
-    const char *ttl = md_get(in->md, "ttlInSeconds");
-    if (ttl && *ttl && !in->ttl_native) {
-        int64_t secs;
-        if (dapr__parse_int(ttl, &secs) || secs < 0) {
-            json_decref(ce);
-            char m[160];
-            snprintf(m, sizeof(m), "failed deserializing metadata: ttlInSeconds: invalid value "
-                     "\"%.64s\"", ttl);
-            return rich(DAPR_ERR_PUBSUB_REQUEST_METADATA, in->pubsub, rt, m);
-        }
-        char exp[48];
-        dapr__format_time_rfc3339(exp, sizeof(exp), dapr__now_unix_ns() + secs * 1000000000LL,
-                                  false);
-        set_str(ce, "expiration", exp);
+    char exp[48];
+    dapr__apierr_t *e = NULL;
+    if (!expiration(rt, in, exp, &e)) {
+        json_decref(ce);
+        return e;
     }
+    if (*exp)
+        set_str(ce, "expiration", exp);
     int rc = dapr__json_go_encode(ce, out);
     json_decref(ce);
     if (rc || out->oom)

@@ -48,7 +48,15 @@ char *dapr__state_storage_key(const dapr_component_t *c, const char *key, dapr__
     }
     if (!prefix)
         return dapr__pool_strdup(pool, key);
-    return dapr__pool_printf(pool, "%s||%s", prefix, key);
+    /* prefix||key, without printf: every state call comes here */
+    size_t pl = strlen(prefix), kl = strlen(key);
+    char *k = dapr__pool_alloc(pool, pl + kl + 3);
+    if (k) {
+        memcpy(k, prefix, pl);
+        memcpy(k + pl, "||", 2);
+        memcpy(k + pl + 2, key, kl + 1);
+    }
+    return k;
 }
 
 const char *dapr__state_user_key(const char *stored)

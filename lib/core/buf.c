@@ -83,12 +83,31 @@ int dapr__buf_printf(dapr__buf_t *b, const char *fmt, ...)
     return r;
 }
 
+/* Bytes the loop below may escape: control characters, '"', '\\', and
+ * with html '<', '>', '&' and 0xE2 (the start of U+2028/9). */
+static const unsigned char json_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1, ['<'] = 2, ['>'] = 2, ['&'] = 2, [0xE2] = 2,
+};
+
 int dapr__buf_json_str(dapr__buf_t *b, const char *s, size_t n, int html)
 {
     static const char hex[] = "0123456789abcdef";
     if (dapr__buf_reserve(b, n + 2))
         return DAPR_ENOMEM;
+    /* the common case, nothing to escape: one copy */
+    unsigned char stop = html ? 3 : 1;
+    size_t k = 0;
+    while (k < n && !(json_special[(unsigned char)s[k]] & stop))
+        k++;
     dapr__buf_putc(b, '"');
+    dapr__buf_append(b, s, k);
+    if (k == n) {
+        dapr__buf_putc(b, '"');
+        return b->oom ? DAPR_ENOMEM : 0;
+    }
+    s += k;
+    n -= k;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -126,6 +145,25 @@ int dapr__buf_json_str(dapr__buf_t *b, const char *s, size_t n, int html)
     dapr__buf_append(b, s + start, n - start);
     dapr__buf_putc(b, '"');
     return b->oom ? DAPR_ENOMEM : 0;
+}
+
+size_t dapr__fmt_u64(char out[24], uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    size_t n = sizeof(tmp) - i;
+    memcpy(out, tmp + i, n);
+    out[n] = '\0';
+    return n;
+}
+
+int dapr__buf_put_u64(dapr__buf_t *b, uint64_t v)
+{
+    char d[24];
+    return dapr__buf_append(b, d, dapr__fmt_u64(d, v));
 }
 
 int dapr__buf_cstr(dapr__buf_t *b)

@@ -26,6 +26,11 @@ int dapr__buf_vprintf(dapr__buf_t *b, const char *fmt, va_list ap);
 /* Append s as a JSON string literal (quotes included). With `html` set,
  * <, > and & are escaped as \u003c... like Go's encoding/json. */
 int dapr__buf_json_str(dapr__buf_t *b, const char *s, size_t n, int html);
+/* The decimal digits of v into out, NUL-terminated, without printf (hot
+ * paths: lengths, ETags); returns their count (at most 20). */
+size_t dapr__fmt_u64(char out[24], uint64_t v);
+/* Append v in decimal. */
+int dapr__buf_put_u64(dapr__buf_t *b, uint64_t v);
 /* Ensure a trailing NUL after data[len] (not counted in len). */
 int dapr__buf_cstr(dapr__buf_t *b);
 /* Hand the memory to the caller (free with dapr__free) and reset. */

@@ -2,6 +2,7 @@
  * lib/api/state.c does the work, status codes and JSON out. */
 #include <string.h>
 
+#include "core/jscan.h"
 #include "core/json.h"
 #include "core/strutil.h"
 #include "router.h"
@@ -165,6 +166,182 @@ static bool decode_item(dapr__pool_t *pool, const json_t *o, dapr_state_item_t *
     return true;
 }
 
+/* ---------------------------------------------------------------------
+ * Fast path of a save body: one pass of the JSON scanner, no tree, and the
+ * value kept as its bytes when they already are what Go's json.Marshal
+ * writes (else only the value goes through jansson). Only bodies that are
+ * plainly valid take it: exact field names, each once, strings without
+ * escapes, metadata and options of strings. Anything else, every error
+ * included, goes through jansson below, so the answers stay the same.
+ * ------------------------------------------------------------------- */
+
+#define FAST_MD_MAX 16
+
+/* A string field without escapes, or null (NULL). False: not for us. */
+static bool fast_str(dapr__pool_t *pool, const dapr__jspan_t *v, const char **out)
+{
+    *out = NULL;
+    if (v->type == DAPR__JT_NULL)
+        return true;
+    if (v->type != DAPR__JT_STRING || v->esc)
+        return false;
+    *out = dapr__pool_strndup(pool, v->p + 1, v->n - 2);
+    return *out != NULL;
+}
+
+/* metadata: null, or an object of plain strings with distinct names. */
+static bool fast_md(dapr__pool_t *pool, const dapr__jspan_t *v, const char *s, size_t n,
+                    dapr_state_item_t *it)
+{
+    if (v->type == DAPR__JT_NULL)
+        return true;
+    dapr__jiter_t mi;
+    dapr__jspan_t k, x;
+    dapr_kv_t *kv = v->type == DAPR__JT_OBJECT
+                        ? dapr__pool_alloc(pool, FAST_MD_MAX * sizeof(*kv)) : NULL;
+    if (!kv || dapr__jiter_begin(&mi, s, n, (size_t)(v->p - s), true))
+        return false;
+    size_t cnt = 0;
+    int r;
+    while ((r = dapr__jiter_next(&mi, &k, &x)) == 1) {
+        const char *key, *val;
+        if (cnt == FAST_MD_MAX || x.type != DAPR__JT_STRING || !fast_str(pool, &k, &key) ||
+            !fast_str(pool, &x, &val))
+            return false;
+        for (size_t j = 0; j < cnt; j++)
+            if (!strcmp(kv[j].key, key))
+                return false; /* jansson keeps the last: leave it to jansson */
+        kv[cnt++] = (dapr_kv_t){key, val};
+    }
+    it->metadata = cnt ? kv : NULL;
+    it->n_metadata = cnt;
+    return r == 0;
+}
+
+/* options: null, or {concurrency, consistency} as known plain strings. */
+static bool fast_opts(dapr__pool_t *pool, const dapr__jspan_t *v, const char *s, size_t n,
+                      dapr_state_item_t *it)
+{
+    if (v->type == DAPR__JT_NULL)
+        return true;
+    dapr__jiter_t oi;
+    dapr__jspan_t k, x;
+    if (v->type != DAPR__JT_OBJECT || dapr__jiter_begin(&oi, s, n, (size_t)(v->p - s), true))
+        return false;
+    unsigned seen = 0;
+    int r;
+    while ((r = dapr__jiter_next(&oi, &k, &x)) == 1) {
+        const char *str;
+        unsigned bit = dapr__jspan_is(&k, "concurrency") ? 1 : dapr__jspan_is(&k, "consistency") ? 2 : 0;
+        if (!bit || (seen & bit) || !fast_str(pool, &x, &str))
+            return false;
+        seen |= bit;
+        if (bit == 1 ? !parse_concurrency(str, &it->concurrency)
+                     : !parse_consistency(str, &it->consistency))
+            return false;
+    }
+    return r == 0;
+}
+
+/* The stored form of the value span. */
+static bool fast_value(dapr__pool_t *pool, const dapr__jspan_t *v, dapr_state_item_t *it)
+{
+    if (v->canon) {
+        it->value = (const uint8_t *)v->p; /* the body lives as long as the pool */
+        it->value_len = v->n;
+        return true;
+    }
+    json_error_t je;
+    json_t *j = dapr__json_decode(v->p, v->n, &je);
+    decode_err_t e;
+    bool ok = j && encode_value(pool, j, it, &e);
+    json_decref(j);
+    return ok;
+}
+
+enum { F_KEY = 1, F_VALUE = 2, F_ETAG = 4, F_MD = 8, F_OPT = 16, F_CT = 32 };
+
+/* The item object at s[*pos]; *pos ends past it. */
+static bool fast_item(dapr__pool_t *pool, const char *s, size_t n, size_t *pos,
+                      dapr_state_item_t *it)
+{
+    memset(it, 0, sizeof(*it));
+    it->ttl_seconds = DAPR_TTL_UNSET;
+    dapr__jiter_t fi;
+    dapr__jspan_t k, v;
+    if (dapr__jiter_begin(&fi, s, n, *pos, true))
+        return false;
+    unsigned seen = 0;
+    int r;
+    while ((r = dapr__jiter_next(&fi, &k, &v)) == 1) {
+        unsigned f = dapr__jspan_is(&k, "key")           ? F_KEY
+                     : dapr__jspan_is(&k, "value")       ? F_VALUE
+                     : dapr__jspan_is(&k, "etag")        ? F_ETAG
+                     : dapr__jspan_is(&k, "metadata")    ? F_MD
+                     : dapr__jspan_is(&k, "options")     ? F_OPT
+                     : dapr__jspan_is(&k, "contentType") ? F_CT : 0;
+        if (!f || (seen & f))
+            return false;
+        seen |= f;
+        bool ok = f == F_KEY     ? fast_str(pool, &v, &it->key)
+                  : f == F_ETAG  ? fast_str(pool, &v, &it->etag)
+                  : f == F_CT    ? fast_str(pool, &v, &it->content_type)
+                  : f == F_MD    ? fast_md(pool, &v, s, n, it)
+                  : f == F_OPT   ? fast_opts(pool, &v, s, n, it)
+                                 : fast_value(pool, &v, it);
+        if (!ok)
+            return false;
+    }
+    if (r)
+        return false;
+    *pos = fi.pos;
+    if (!(seen & F_VALUE)) {
+        it->value = (const uint8_t *)"null";
+        it->value_len = 4;
+    }
+    return true;
+}
+
+/* The items of a save body, or false: decode it with jansson instead.
+ * The array is walked here rather than with dapr__jiter_next so that each
+ * byte is scanned once (by fast_item). */
+static bool fast_save_items(dapr__http_req_t *req, dapr_state_item_t **out, size_t *n_out)
+{
+    const char *s = (const char *)req->body;
+    size_t n = req->body_len, cap = 4, cnt = 0, pos = 0;
+    if (dapr__jscan_peek(s, n, &pos) != '[')
+        return false;
+    pos++;
+    dapr_state_item_t *items = dapr__pool_alloc(&req->pool, cap * sizeof(*items));
+    int c = dapr__jscan_peek(s, n, &pos);
+    while (items && c != ']') {
+        if (cnt == cap) {
+            dapr_state_item_t *more = dapr__pool_alloc(&req->pool, 2 * cap * sizeof(*items));
+            if (!more)
+                return false;
+            memcpy(more, items, cnt * sizeof(*items));
+            items = more;
+            cap *= 2;
+        }
+        if (c != '{' || !fast_item(&req->pool, s, n, &pos, &items[cnt++]))
+            return false;
+        c = dapr__jscan_peek(s, n, &pos);
+        if (c == ',') {
+            pos++;
+            if ((c = dapr__jscan_peek(s, n, &pos)) == ']')
+                return false; /* [{...},] */
+        } else if (c != ']') {
+            return false;
+        }
+    }
+    pos++;
+    if (!items || dapr__jscan_peek(s, n, &pos) >= 0)
+        return false;
+    *out = items;
+    *n_out = cnt;
+    return true;
+}
+
 static json_t *decode_body(dapr__http_req_t *req)
 {
     json_error_t jerr;
@@ -196,6 +373,13 @@ static void done_204(dapr__apierr_t *err, void *data)
 
 void dapr__http_state_save(dapr_runtime_t *rt, dapr__http_req_t *req)
 {
+    dapr_state_item_t *fast;
+    size_t n_fast;
+    if (fast_save_items(req, &fast, &n_fast)) {
+        dapr__state_save(rt, &req->pool, req->params[0], fast, n_fast, dapr__http_query_md(req),
+                         done_204, req);
+        return;
+    }
     json_t *j = decode_body(req);
     if (!j)
         return;
@@ -250,7 +434,12 @@ static void get_done(dapr__apierr_t *err, const dapr_state_value_t *val, void *d
     if (val->etag)
         h[nh++] = (dapr__http_hdr_t){"ETag", val->etag};
     for (size_t i = 0; i < val->n_metadata; i++) {
-        const char *name = dapr__pool_printf(&req->pool, "metadata.%s", val->metadata[i].key);
+        size_t kl = strlen(val->metadata[i].key);
+        char *name = dapr__pool_alloc(&req->pool, kl + 10);
+        if (name) {
+            memcpy(name, "metadata.", 9);
+            memcpy(name + 9, val->metadata[i].key, kl + 1);
+        }
         if (name)
             h[nh++] = (dapr__http_hdr_t){name, val->metadata[i].value};
     }

@@ -128,16 +128,6 @@ static void put(dapr__buf_t *b, const char *s, size_t n) { dapr__buf_append(b, s
 
 static void put_str(dapr__buf_t *b, const char *s) { put(b, s, strlen(s)); }
 
-static void put_uint(dapr__buf_t *b, uint64_t v)
-{
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
 
 static bool no_content(int status) { return status < 200 || status == 204 || status == 304; }
 
@@ -175,7 +165,7 @@ static int build_head(dapr__http_conn_t *c, dapr__buf_t *b, int status,
     }
     if (!no_content(status) && body_len >= 0) {
         PUT_LIT(b, "Content-Length: ");
-        put_uint(b, (uint64_t)body_len);
+        dapr__buf_put_u64(b, (uint64_t)body_len);
         PUT_LIT(b, "\r\n");
     } else if (!no_content(status) && body_len == FRAME_CHUNKED) {
         PUT_LIT(b, "Transfer-Encoding: chunked\r\n");
@@ -410,9 +400,19 @@ int dapr__http_respond_start(dapr__http_req_t *req, int status, const dapr__http
  * caller's bytes are always the last buffer of a write. */
 static void put_chunk_line(dapr__http_conn_t *c, dapr__buf_t *b, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%s%zx\r\n", c->rs_any ? "\r\n" : "", len);
-    put(b, tmp, (size_t)n);
+    size_t i = sizeof(tmp);
+    tmp[--i] = '\n';
+    tmp[--i] = '\r';
+    do
+        tmp[--i] = hex[len & 15];
+    while ((len >>= 4));
+    if (c->rs_any) {
+        tmp[--i] = '\n';
+        tmp[--i] = '\r';
+    }
+    put(b, tmp + i, sizeof(tmp) - i);
 }
 
 int dapr__http_respond_write(dapr__http_req_t *req, const void *data, size_t len)

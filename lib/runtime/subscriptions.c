@@ -9,6 +9,7 @@
 #include "app_channel.h"
 #include "core/alloc.h"
 #include "core/cel.h"
+#include "core/jscan.h"
 #include "core/json.h"
 #include "core/strutil.h"
 #include "dapr/proto/runtime/v1/pubsub.pb-c.h"
@@ -194,9 +195,11 @@ void dapr__sub_maybe_free(delivery_t *d)
         dapr__free((char *)d->md[i].value);
     }
     dapr__free(d->md);
+    if (d->body != (char *)d->data)
+        dapr__free(d->body);
     dapr__free(d->data);
     dapr__free(d->ct);
-    dapr__free(d->body);
+    dapr__free(d->fields);
     dapr__free(d->id);
     json_decref(d->ce);
     dapr__free(d);
@@ -334,6 +337,50 @@ static void attempt_end(attempt_t *a, int verdict, bool retry)
     dapr__resil_attempt_done(d->op, retry ? DAPR_EBACKEND : 0, retry);
 }
 
+/* The "status" string of the app's JSON answer (case-insensitive field,
+ * as Go decodes), or NULL. Small answers are read with the scanner; when
+ * that is not conclusive (escapes, several candidates, long values) the
+ * answer goes through jansson and *tree holds it. */
+static const char *app_status(const dapr__invoke_resp_t *r, char sbuf[64], json_t **tree)
+{
+    const char *s = (const char *)r->body;
+    dapr__jiter_t it;
+    dapr__jspan_t k, v, found = {0};
+    int n = 0, rc = 0;
+    *tree = NULL;
+    if (!r->body_len)
+        return NULL;
+    if (dapr__jiter_begin(&it, s, r->body_len, 0, true))
+        goto slow; /* not an object: jansson says what it is */
+    bool nul = false;
+    while ((rc = dapr__jiter_next(&it, &k, &v)) == 1) {
+        nul |= v.nul;
+        if (k.esc)
+            goto slow;
+        if (k.n == 8 && dapr__strieq_n(k.p + 1, 6, "status")) {
+            found = v;
+            n++;
+        }
+    }
+    size_t end = it.pos;
+    int last = rc ? -1 : dapr__jscan_peek(s, r->body_len, &end);
+    if (last == 0)
+        goto slow; /* NUL bytes after it: jansson decides */
+    if (rc == DAPR__JS_BAD || last > 0 || (rc == 0 && nul))
+        return NULL; /* not JSON (for jansson without JSON_ALLOW_NUL): no status */
+    if (rc || n > 1 || (n == 1 && found.type == DAPR__JT_STRING && found.n > 63))
+        goto slow;
+    if (!n || found.type != DAPR__JT_STRING)
+        return NULL;
+    dapr__jspan_unescape(&found, sbuf);
+    return sbuf;
+slow:;
+    json_error_t je;
+    *tree = json_loadb(s, r->body_len, 0, &je);
+    json_t *st = *tree && json_is_object(*tree) ? dapr__json_get(*tree, "status") : NULL;
+    return st && json_is_string(st) ? json_string_value(st) : NULL;
+}
+
 /* HTTP app: the answer's status and body (spec §3.4). */
 static void http_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *data)
 {
@@ -357,13 +404,12 @@ static void http_done(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, v
         attempt_end(a, V_SUCCESS, true);
         return;
     }
-    json_error_t je;
-    json_t *j = r->body_len ? json_loadb((const char *)r->body, r->body_len, 0, &je) : NULL;
-    json_t *st = j && json_is_object(j) ? dapr__json_get(j, "status") : NULL;
+    char sbuf[64];
+    json_t *j = NULL;
+    const char *v = app_status(r, sbuf, &j);
     int verdict = V_SUCCESS;
     bool retry = false;
-    if (st && json_is_string(st)) {
-        const char *v = json_string_value(st);
+    if (v) {
         if (!*v || !strcasecmp(v, "SUCCESS"))
             verdict = V_SUCCESS;
         else if (!strcasecmp(v, "DROP"))
@@ -410,7 +456,7 @@ static void send_http(attempt_t *a)
         if (dapr__sub_header_ok(d->md[i].key))
             h[n++] = d->md[i];
     h[n++] = (dapr_kv_t){"pubsubname", d->sub->pubsub};
-    const char *tp = dapr__sub_ce_str(d->ce, "traceparent"), *ts = dapr__sub_ce_str(d->ce, "tracestate");
+    const char *tp = d->traceparent, *ts = d->tracestate;
     if (tp && *tp)
         h[n++] = (dapr_kv_t){"traceparent", tp};
     if (ts && *ts)
@@ -680,25 +726,94 @@ static int copy_msg(delivery_t *d, const dapr_pubsub_msg_t *m)
     return 0;
 }
 
-/* The event the app sees: the CloudEvent as published, or (raw
- * subscriptions) one built around the bytes (spec §3.4). */
-static int build_event(delivery_t *d)
+bool dapr__sub_need_tree(const sub_t *u)
+{
+    dapr_runtime_t *rt = u->s->rt;
+    if (u->raw || u->bulk || u->stream || (rt->appch && dapr__appch_grpc_channel(rt->appch)))
+        return true;
+    for (size_t i = 0; i < u->n_rules; i++)
+        if (u->rules[i].cel)
+            return true;
+    return false;
+}
+
+/* The event's top-level fields the router reads, without a tree: the last
+ * occurrence of each wins, as in jansson. DAPR_EPARSE when the bytes are
+ * not a JSON object; DAPR__JS_UNSURE: ask jansson. */
+enum { F_ID, F_TP, F_TS, F_EXP, F_N };
+static int scan_event(delivery_t *d, const char **id)
+{
+    static const char *const names[F_N] = {"id", "traceparent", "tracestate", "expiration"};
+    const char *s = (const char *)d->data;
+    dapr__jiter_t it;
+    dapr__jspan_t k, v, f[F_N];
+    bool have[F_N] = {0};
+    char kb[16];
+    int rc;
+    if (!d->len)
+        return DAPR_EPARSE;
+    if ((rc = dapr__jiter_begin(&it, s, d->len, 0, true)))
+        return rc == DAPR__JS_UNSURE ? rc : DAPR_EPARSE;
+    while ((rc = dapr__jiter_next(&it, &k, &v)) == 1) {
+        if (k.n > sizeof(kb))
+            continue; /* longer than any name we want */
+        dapr__jspan_unescape(&k, kb);
+        for (int i = 0; i < F_N; i++)
+            if (!strcmp(kb, names[i])) {
+                have[i] = v.type == DAPR__JT_STRING;
+                f[i] = v;
+            }
+    }
+    size_t end = it.pos;
+    int last = rc ? -1 : dapr__jscan_peek(s, d->len, &end);
+    if (rc == DAPR__JS_UNSURE || last == 0)
+        return DAPR__JS_UNSURE; /* NUL bytes after it: jansson decides */
+    if (rc || last > 0)
+        return DAPR_EPARSE;
+    size_t total = 0;
+    for (int i = 0; i < F_N; i++)
+        total += have[i] ? f[i].n : 0;
+    if (total && !(d->fields = dapr__malloc(total)))
+        return DAPR_ENOMEM;
+    const char *out[F_N] = {0};
+    char *w = d->fields;
+    for (int i = 0; i < F_N; i++)
+        if (have[i]) {
+            out[i] = w;
+            w += dapr__jspan_unescape(&f[i], w) + 1;
+        }
+    *id = out[F_ID];
+    d->traceparent = out[F_TP];
+    d->tracestate = out[F_TS];
+    d->expiration = out[F_EXP];
+    return 0;
+}
+
+/* The event the app sees: the CloudEvent as published (its bytes as they
+ * are), or (raw subscriptions) one built around the bytes (spec §3.4).
+ * *id: the event's id, borrowed. */
+static int build_event(delivery_t *d, const char **id)
 {
     sub_t *u = d->sub;
+    *id = NULL;
     if (!u->raw) {
+        d->body = (char *)d->data;
+        d->body_len = d->len;
+        int rc = dapr__sub_need_tree(u) ? DAPR__JS_UNSURE : scan_event(d, id);
+        if (rc != DAPR__JS_UNSURE)
+            return rc;
         json_error_t je;
-        d->ce = d->len ? json_loadb((const char *)d->data, d->len, 0, &je) : NULL;
+        d->ce = d->len ? json_loadb((const char *)d->data, d->len, JSON_ALLOW_NUL, &je) : NULL;
         if (!d->ce || !json_is_object(d->ce))
             return DAPR_EPARSE;
-        d->body = dapr__malloc(d->len + 1);
-        if (!d->body)
-            return DAPR_ENOMEM;
-        memcpy(d->body, d->data, d->len);
-        d->body_len = d->len;
+        *id = dapr__sub_ce_str(d->ce, "id");
+        d->traceparent = dapr__sub_ce_str(d->ce, "traceparent");
+        d->tracestate = dapr__sub_ce_str(d->ce, "tracestate");
+        d->expiration = dapr__sub_ce_str(d->ce, "expiration");
         return 0;
     }
-    char id[37];
-    dapr__uuid4(id);
+    char uuid[37];
+    dapr__uuid4(uuid);
     json_t *ce = json_object();
     dapr__buf_t b64 = DAPR__BUF_INIT;
     dapr__b64_encode(&b64, d->data, d->len);
@@ -708,7 +823,7 @@ static int build_event(delivery_t *d)
         dapr__buf_free(&b64);
         return DAPR_ENOMEM;
     }
-    json_object_set_new(ce, "id", json_string(id));
+    json_object_set_new(ce, "id", json_string(uuid));
     json_object_set_new(ce, "specversion", json_string("1.0"));
     json_object_set_new(ce, "datacontenttype", json_string("application/octet-stream"));
     json_object_set_new(ce, "source", json_string("Dapr"));
@@ -724,6 +839,7 @@ static int build_event(delivery_t *d)
         return DAPR_ENOMEM;
     }
     d->body = dapr__buf_steal(&b, &d->body_len);
+    *id = dapr__sub_ce_str(ce, "id");
     return d->body ? 0 : DAPR_ENOMEM;
 }
 
@@ -731,13 +847,16 @@ static int build_event(delivery_t *d)
 static const char *route(delivery_t *d)
 {
     sub_t *u = d->sub;
-    json_t *vars = json_pack("{sO}", "event", d->ce);
+    json_t *vars = NULL;
     const char *path = NULL;
-    for (size_t i = 0; vars && i < u->n_rules && !path; i++) {
+    for (size_t i = 0; i < u->n_rules && !path; i++) {
         if (!u->rules[i].cel) {
             path = u->rules[i].path;
             break;
         }
+        /* rules with CEL imply the tree (dapr__sub_need_tree) */
+        if (!vars && !(vars = d->ce ? json_pack("{sO}", "event", d->ce) : NULL))
+            break;
         char err[256] = "";
         int r = dapr__cel_eval(u->rules[i].cel, vars, err, sizeof(err));
         if (r == 1)
@@ -773,10 +892,10 @@ static void on_message(const dapr_pubsub_msg_t *m, dapr_pubsub_ack_fn ack, void 
     if (s->live)
         s->live->prev = d;
     s->live = d;
+    const char *id = NULL;
     int rc = copy_msg(d, m);
     if (!rc)
-        rc = build_event(d);
-    const char *id = d->ce ? dapr__sub_ce_str(d->ce, "id") : NULL;
+        rc = build_event(d, &id);
     d->id = dapr__strdup(id ? id : "(no id)");
     if (!d->id) {
         dapr__sub_answer(d, DAPR_ENOMEM);
@@ -793,7 +912,7 @@ static void on_message(const dapr_pubsub_msg_t *m, dapr_pubsub_ack_fn ack, void 
         dapr__sub_answer(d, DAPR_ENOMEM);
         return;
     }
-    const char *exp = dapr__sub_ce_str(d->ce, "expiration");
+    const char *exp = d->expiration;
     if (exp) {
         int64_t t = dapr__pubsub_parse_time(exp);
         if (t >= 0 && t * 1000000000LL < dapr__now_unix_ns()) {

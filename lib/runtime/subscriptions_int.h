@@ -95,9 +95,14 @@ struct delivery {
     char *ct;
     dapr_kv_t *md;
     size_t n_md;
-    json_t *ce;  /* the event (parsed, or built for raw subscriptions) */
-    char *body;  /* what an HTTP app gets */
+    json_t *ce;  /* the event (parsed, or built for raw subscriptions); NULL
+                  * when nothing needs the tree (see dapr__sub_need_tree) */
+    char *body;  /* what an HTTP app gets: data itself unless raw */
     size_t body_len;
+    /* CloudEvent fields the router reads itself (borrowed from ce or from
+     * fields, NULL when absent or not strings) */
+    const char *traceparent, *tracestate, *expiration;
+    char *fields;
     const char *path;
     char *id; /* CloudEvent id, for logs */
     dapr__resil_op_t *op;
@@ -136,6 +141,11 @@ void dapr__sub_stream_deliver(delivery_t *d);
 void dapr__sub_slot_take(dapr__subs_t *s, dapr__sub_waiter_t *w);
 /* The call is over (releases its slot) or abandoned while queued. */
 void dapr__sub_slot_give(dapr__subs_t *s, dapr__sub_waiter_t *w);
+
+/* Whether a delivery of u needs the event as a jansson tree (CEL rules,
+ * gRPC apps, bulk and streaming subscriptions); HTTP deliveries without
+ * rules read the few fields they need with the JSON scanner. */
+bool dapr__sub_need_tree(const sub_t *u);
 
 /* Ack (once) and free when nothing else holds the delivery. */
 void dapr__sub_answer(delivery_t *d, int status);

@@ -7,6 +7,7 @@
 
 #include "components/registry.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/map.h"
 #include "core/strutil.h"
 #include "dapr/component.h"
@@ -183,7 +184,7 @@ static int mem_get(dapr_component_t *c, const dapr_state_key_t *k, dapr_state_ge
         v.found = true;
         v.data = e->data;
         v.len = e->len;
-        snprintf(etag, sizeof(etag), "%llu", (unsigned long long)e->version);
+        dapr__fmt_u64(etag, e->version);
         v.etag = etag;
         if (e->expire_ns) {
             dapr__format_time_rfc3339(exp, sizeof(exp), e->expire_ns, false);
