@@ -3,11 +3,12 @@
 
   report.py DATE [--perf-section FILE]
 
-Reads bench/results/DATE-<suite>.json (invoke, state, pubsub, actors, footprint, profile: whichever
+Reads bench/results/DATE-<suite>.json (invoke, state, pubsub, actors, footprint, profile, inproc: whichever
 exist, so suites run alone on the same day add up), writes bench/results/DATE.md with the tables,
 the targets of issue 8 (met / missed, with the ratio) and PNG plots (gnuplot, pngcairo)
 bench/results/DATE-*.png, prints the summary table, and with --perf-section writes the README's
-performance section (latest numbers beside Dapr's published ones).
+performance section (latest numbers beside Dapr's published ones) and, when the inproc suite ran,
+bench/README-inproc-section.md next to it (in process vs through daprd).
 """
 import json
 import os
@@ -396,6 +397,105 @@ def profile_section(date, d, w, targets, summary):
 
 # ---- the report ---------------------------------------------------------------------------------
 
+# ---- inproc (issue 7): in-process C API vs the same operations through daprd -----------------------
+
+def lat(v):
+    """A latency in ms with enough digits for sub-microsecond in-process calls."""
+    if v is None or v < 0:
+        return "—"
+    if v < 0.001:
+        return f"{v * 1e6:.0f} ns"
+    if v < 0.1:
+        return f"{v * 1e3:.1f} µs"
+    return ms(v)
+
+
+def ratio(v):
+    if v is None:
+        return "—"
+    if v >= 1:
+        return f"{v:,.0f}×" if v >= 100 else f"{v:.1f}×"
+    return f"{v:.2f}×" if v >= 0.01 else f"1/{1 / v:,.0f}"
+
+
+INPROC_OPS = {"get": "state GET", "invoke": "invoke"}
+INPROC_TARGETS = {"memory": "state.in-memory", "redis": "state.redis", "echo": "1 KB echo app"}
+
+
+def inproc_table(d):
+    """The markdown table of the inproc suite (the dated report and the README snippet)."""
+    rows = d["rows"]
+    lines = ["| Operation | Path | Outstanding | ops/s | p50 | p99 | CPU per op | ops/s in-process ÷ this | "
+             "p50 in-process ÷ this | p99 in-process ÷ this |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    order = {"in-process": 0, "daprd HTTP": 1, "daprd gRPC": 2}
+    keyf = (lambda r: (list(INPROC_OPS).index(r["op"]), list(INPROC_TARGETS).index(r["target"]),
+                       r["concurrency"], order.get(r["path"], 9)))
+    for r in sorted(rows, key=keyf):
+        cpu = r.get("cpu_us") or {}
+        c = cpu.get("process") if r["path"] == "in-process" else cpu.get("daprd")
+        op = f"{INPROC_OPS[r['op']]}, {INPROC_TARGETS[r['target']]}"
+        path = "**in-process** (C API)" if r["path"] == "in-process" else r["path"]
+        err = f" ({r['errors']} errors)" if r.get("errors") else ""
+        cpus = "—" if c is None else (f"{c:.2f} µs" if c < 10 else f"{c:.1f} µs")
+        if r["path"] == "in-process":
+            rr = ("", "", "")
+        else:
+            rr = (ratio(r.get("ratio_rps")), ratio(r.get("ratio_p50")), ratio(r.get("ratio_p99")))
+        lines.append(f"| {op} | {path} | {r['concurrency']} | {num(r.get('rps'))}{err} | {lat(r.get('p50'))} | "
+                     f"{lat(r.get('p99'))} | {cpus} | {rr[0]} | {rr[1]} | {rr[2]} |")
+    return lines
+
+
+def inproc_intro(d):
+    v = d.get("value_bytes", 1024)
+    return (f"{v}-byte values and bodies; in-process: `bench/inproc/inproc_bench.c` linked against the "
+            f"same `libdapr.a` as daprd (same compile flags and link line: release, LTO), its own libuv "
+            f"loop, every API port closed, a closed loop with N operations outstanding; sidecar: daprd with "
+            f"the same components, wrk -t1 -c N (HTTP) and h2load -c N -m 1 (gRPC) on the other CPU, "
+            f"invoke to an nginx app answering {v} bytes (in process: a registered handler echoing the "
+            f"body). Pinning: {d['pinning']}; the in-process program on the server CPU. {d['duration']} s "
+            f"measured per row after {d.get('warmup', 1)} s of warm-up. CPU per op: the whole in-process "
+            "program (caller and runtime) vs daprd alone (without the load generator, the app or Redis). "
+            "Ratios are in-process ÷ daprd: ops/s above 1 and latency below 1 favour in process. "
+            "In-process numbers include no network hop, no HTTP/gRPC parsing and no serialisation by design.")
+
+
+def inproc_section(date, d, w, targets, summary):
+    w(f"## In process vs sidecar ({d['date']})")
+    w("")
+    w(inproc_intro(d))
+    w("")
+    for line in inproc_table(d):
+        w(line)
+    w("")
+    inside = [f"{INPROC_OPS[r['op']]} {r['target']} N={r['concurrency']}: {r['inside_call'] / r['requests']:.0%}"
+              for r in d["rows"] if r["path"] == "in-process" and r.get("requests") and r.get("inside_call") is not None]
+    if inside:
+        w("In-process calls whose callback ran inside the call (synchronous completion): " + "; ".join(inside) + ".")
+        w("")
+    by = {r["id"]: r for r in d["rows"]}
+    lines = []
+    for rid, label in (("daprd-get-memory-c16-http", "state GET in-memory, 16 outstanding, vs HTTP"),
+                       ("daprd-get-memory-c16-grpc", "state GET in-memory, 16 outstanding, vs gRPC"),
+                       ("daprd-get-redis-c16-http", "state GET Redis, 16 outstanding, vs HTTP"),
+                       ("daprd-invoke-echo-c16-http", "invoke, 16 outstanding, vs HTTP"),
+                       ("daprd-invoke-echo-c16-grpc", "invoke, 16 outstanding, vs gRPC"),
+                       ("daprd-get-memory-c1-http", "state GET in-memory, 1 outstanding, p50 vs HTTP"),
+                       ("daprd-invoke-echo-c1-http", "invoke, 1 outstanding, p50 vs HTTP")):
+        r = by.get(rid)
+        if not r:
+            continue
+        if "p50" in label:
+            ip = by.get(rid.replace("daprd-", "inproc-").rsplit("-", 1)[0])
+            lines.append((label, f"{lat(ip and ip.get('p50'))} vs {lat(r.get('p50'))}", ratio(r.get("ratio_p50"))))
+        else:
+            ip = by.get(rid.replace("daprd-", "inproc-").rsplit("-", 1)[0])
+            lines.append((label, f"{num(ip and ip.get('rps'))} vs {num(r.get('rps'))} ops/s",
+                          ratio(r.get("ratio_rps"))))
+    summary["inproc_lines"] = lines
+
+
 def main():
     date = sys.argv[1]
     perf = None
@@ -417,7 +517,8 @@ def main():
     body = []
     bw = body.append
     sections = (("invoke", invoke_section), ("state", state_section), ("pubsub", pubsub_section),
-                ("actors", actors_section), ("footprint", footprint_section), ("profile", profile_section))
+                ("actors", actors_section), ("footprint", footprint_section), ("profile", profile_section),
+                ("inproc", inproc_section))
     found = []
     for suite, fn in sections:
         d = load(date, suite)
@@ -477,9 +578,17 @@ def main():
     print(f"{'target':58s} {'measured':44s} {'ratio':>6s}")
     for name, txt, ratio, met in tl:
         print(f"{name[:58]:58s} {txt[:44]:44s} {ratio:6.2f} {'met' if met else 'MISSED'}")
+    if summary.get("inproc_lines"):
+        print("\nIn process ÷ through daprd (bench/run --suite inproc; ops/s: higher is better in process, "
+              "p50: lower):")
+        for label, txt, r in summary["inproc_lines"]:
+            print(f"{label[:58]:58s} {txt[:44]:44s} {r:>8s}")
     print(f"\nwritten: bench/results/{date}.md and its PNGs")
     if perf:
         write_perf(perf, date, summary, tl)
+        if "inproc" in found:
+            write_inproc(os.path.join(os.path.dirname(os.path.abspath(perf)), "README-inproc-section.md"),
+                         date, load(date, "inproc"), bool(summary.get("busy")))
     return 0
 
 
@@ -523,6 +632,24 @@ def write_perf(path, date, s, tl):
     ]
     for name, txt, ratio, met in tl:
         lines.append(f"| {name} | {txt} | {'met' if met else f'missed ({ratio:.2f}× the target)'} |")
+    lines.append("")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
+def write_inproc(path, date, d, busy):
+    """bench/README-inproc-section.md: the README's in-process vs sidecar table (merged by hand)."""
+    lines = ["### In process vs through daprd",
+             "",
+             f"`bench/run --suite inproc` runs the same operations in process, through libdapr's C API "
+             f"(`dapr_state_get`, `dapr_invoke` of the program's own in-process handler), and through a daprd "
+             f"over HTTP and gRPC, in one run (latest: [`bench/results/{date}.md`](bench/results/{date}.md)). "
+             + inproc_intro(d),
+             ""]
+    if busy or any(x >= 10 for x in d.get("busy_before_rows") or []):
+        lines += ["**This run shared the machine with other work** (a 2-CPU VM; see the warning in the "
+                  "report): the numbers are noisy, the ratios more so.", ""]
+    lines += inproc_table(d)
     lines.append("")
     with open(path, "w") as fh:
         fh.write("\n".join(lines))

@@ -81,6 +81,14 @@ static void test_time_uuid(void)
     dapr__uuid4(u1);
     dapr__uuid4(u2);
     CHECK(strlen(u1) == 36 && u1[14] == '4' && strcmp(u1, u2));
+    /* 8-4-4-4-12 lowercase hex, RFC 4122 variant */
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            CHECK(u1[i] == '-');
+        else
+            CHECK((u1[i] >= '0' && u1[i] <= '9') || (u1[i] >= 'a' && u1[i] <= 'f'));
+    }
+    CHECK(strchr("89ab", u1[19]) != NULL);
 }
 
 static void test_buf_pool_map(void)
