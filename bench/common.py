@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -323,10 +324,15 @@ http {{
 
 # ---- load generators ---------------------------------------------------------------------------
 
+_parse_lock = threading.Lock()
+
+
 def _parse(fn, *args):
+    # redirect_stdout swaps the process-wide sys.stdout: load generators run in
+    # threads (the activation run starts several h2load at once), so one at a time
     buf = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buf):
+        with _parse_lock, contextlib.redirect_stdout(buf):
             fn(*args)
     except SystemExit as e:
         print(f">>> parse failed: {e}", file=sys.stderr)

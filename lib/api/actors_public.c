@@ -62,30 +62,8 @@ int dapr_actor_turn_done(dapr_actor_turn_t *turn, int status, const uint8_t *bod
  * Calls, state, timers, reminders
  * ------------------------------------------------------------------- */
 
-typedef struct acall {
-    dapr__pool_t pool;
-    void *cb;
-    void *data;
-} acall_t;
 
-static acall_t *acall_new(void *cb, void *data)
-{
-    acall_t *c = dapr__calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    dapr__pool_init(&c->pool, 1024);
-    c->cb = cb;
-    c->data = data;
-    return c;
-}
-
-static void acall_free(acall_t *c)
-{
-    dapr__pool_destroy(&c->pool);
-    dapr__free(c);
-}
-
-static const char *cp(acall_t *c, const char *s, bool *oom)
+static const char *cp(dapr__pcall_t *c, const char *s, bool *oom)
 {
     if (!s)
         return NULL;
@@ -97,7 +75,7 @@ static const char *cp(acall_t *c, const char *s, bool *oom)
 
 static void invoked(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *ud)
 {
-    acall_t *c = ud;
+    dapr__pcall_t *c = ud;
     dapr_actor_invoke_cb cb = (dapr_actor_invoke_cb)c->cb;
     if (err || !r) {
         dapr_error_t e;
@@ -108,7 +86,7 @@ static void invoked(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, voi
                                       r->body_len};
         cb(NULL, &resp, c->data);
     }
-    acall_free(c);
+    dapr__pcall_free(c);
 }
 
 int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, const char *method,
@@ -119,7 +97,7 @@ int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, cons
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    acall_t *c = acall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     /* the call may wait for placement's table: it keeps its own copies */
@@ -129,7 +107,7 @@ int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, cons
                                .method = cp(c, method, &oom), .body = b, .body_len = body_len,
                                .content_type = body_len ? "application/json" : NULL};
     if (oom || !b) {
-        acall_free(c);
+        dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
     if (body_len)
@@ -140,7 +118,7 @@ int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, cons
 
 static void state_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
 {
-    acall_t *c = ud;
+    dapr__pcall_t *c = ud;
     dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
     if (err) {
         dapr_error_t e;
@@ -150,7 +128,7 @@ static void state_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *
         dapr_state_value_t none = {.found = false};
         cb(NULL, val ? val : &none, c->data);
     }
-    acall_free(c);
+    dapr__pcall_free(c);
 }
 
 int dapr_actor_state_get(dapr_runtime_t *rt, const char *type, const char *id, const char *key,
@@ -161,32 +139,19 @@ int dapr_actor_state_get(dapr_runtime_t *rt, const char *type, const char *id, c
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    acall_t *c = acall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     bool oom = false;
     const char *t = cp(c, type, &oom), *i = cp(c, id, &oom), *k = cp(c, key, &oom);
     if (oom) {
-        acall_free(c);
+        dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
     dapr__actor_state_get(rt, &c->pool, t, i, k, state_got, c);
     return 0;
 }
 
-static void done(dapr__apierr_t *err, void *ud)
-{
-    acall_t *c = ud;
-    dapr_done_cb cb = (dapr_done_cb)c->cb;
-    if (err) {
-        dapr_error_t e;
-        dapr__public_error(err, &e);
-        cb(&e, c->data);
-    } else {
-        cb(NULL, c->data);
-    }
-    acall_free(c);
-}
 
 int dapr_actor_state_transact(dapr_runtime_t *rt, const char *type, const char *id,
                               const dapr_actor_state_op_t *ops, size_t n, dapr_done_cb cb,
@@ -202,11 +167,11 @@ int dapr_actor_state_transact(dapr_runtime_t *rt, const char *type, const char *
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    acall_t *c = acall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     dapr_state_op_t *o = c ? dapr__pool_calloc(&c->pool, (n ? n : 1) * sizeof(*o)) : NULL;
     if (!o) {
         if (c)
-            acall_free(c);
+            dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
     bool oom = false;
@@ -221,14 +186,14 @@ int dapr_actor_state_transact(dapr_runtime_t *rt, const char *type, const char *
                      .ttl_seconds = ttl > 0 ? ttl : DAPR_TTL_UNSET}};
     }
     if (oom) {
-        acall_free(c);
+        dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
-    dapr__actor_state_transact(rt, &c->pool, t, i, o, n, NULL, done, c);
+    dapr__actor_state_transact(rt, &c->pool, t, i, o, n, NULL, dapr__pcall_done, c);
     return 0;
 }
 
-static int sched_copy(acall_t *c, const dapr_actor_schedule_t *s, dapr__actor_sched_req_t *out)
+static int sched_copy(dapr__pcall_t *c, const dapr_actor_schedule_t *s, dapr__actor_sched_req_t *out)
 {
     bool oom = false;
     *out = (dapr__actor_sched_req_t){.type = cp(c, s->type, &oom),
@@ -242,18 +207,18 @@ static int sched_copy(acall_t *c, const dapr_actor_schedule_t *s, dapr__actor_sc
 }
 
 static int sched_begin(dapr_runtime_t *rt, const dapr_actor_schedule_t *s, dapr_done_cb cb,
-                       void *data, acall_t **out, dapr__actor_sched_req_t *req)
+                       void *data, dapr__pcall_t **out, dapr__actor_sched_req_t *req)
 {
     if (!rt || !s || !s->type || !s->id || !s->name || !cb)
         return DAPR_EINVAL;
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    acall_t *c = acall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     if (sched_copy(c, s, req)) {
-        acall_free(c);
+        dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
     *out = c;
@@ -263,36 +228,36 @@ static int sched_begin(dapr_runtime_t *rt, const dapr_actor_schedule_t *s, dapr_
 int dapr_actor_timer_register(dapr_runtime_t *rt, const dapr_actor_schedule_t *s, dapr_done_cb cb,
                               void *data)
 {
-    acall_t *c;
+    dapr__pcall_t *c;
     dapr__actor_sched_req_t req;
     int rc = sched_begin(rt, s, cb, data, &c, &req);
     if (rc)
         return rc;
-    dapr__actor_timer_create(rt, &req, done, c);
+    dapr__actor_timer_create(rt, &req, dapr__pcall_done, c);
     return 0;
 }
 
 int dapr_actor_reminder_register(dapr_runtime_t *rt, const dapr_actor_schedule_t *s,
                                  dapr_done_cb cb, void *data)
 {
-    acall_t *c;
+    dapr__pcall_t *c;
     dapr__actor_sched_req_t req;
     int rc = sched_begin(rt, s, cb, data, &c, &req);
     if (rc)
         return rc;
-    dapr__actor_reminder_create(rt, &c->pool, &req, done, c);
+    dapr__actor_reminder_create(rt, &c->pool, &req, dapr__pcall_done, c);
     return 0;
 }
 
 static int unreg_begin(dapr_runtime_t *rt, const char *type, const char *id, const char *name,
-                       dapr_done_cb cb, void *data, acall_t **out, const char *names[3])
+                       dapr_done_cb cb, void *data, dapr__pcall_t **out, const char *names[3])
 {
     if (!rt || !type || !id || !name || !cb)
         return DAPR_EINVAL;
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    acall_t *c = acall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     bool oom = false;
@@ -300,7 +265,7 @@ static int unreg_begin(dapr_runtime_t *rt, const char *type, const char *id, con
     names[1] = cp(c, id, &oom);
     names[2] = cp(c, name, &oom);
     if (oom) {
-        acall_free(c);
+        dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
     *out = c;
@@ -310,23 +275,23 @@ static int unreg_begin(dapr_runtime_t *rt, const char *type, const char *id, con
 int dapr_actor_timer_unregister(dapr_runtime_t *rt, const char *type, const char *id,
                                 const char *name, dapr_done_cb cb, void *data)
 {
-    acall_t *c;
+    dapr__pcall_t *c;
     const char *n[3];
     int rc = unreg_begin(rt, type, id, name, cb, data, &c, n);
     if (rc)
         return rc;
-    dapr__actor_timer_delete(rt, n[0], n[1], n[2], done, c);
+    dapr__actor_timer_delete(rt, n[0], n[1], n[2], dapr__pcall_done, c);
     return 0;
 }
 
 int dapr_actor_reminder_unregister(dapr_runtime_t *rt, const char *type, const char *id,
                                    const char *name, dapr_done_cb cb, void *data)
 {
-    acall_t *c;
+    dapr__pcall_t *c;
     const char *n[3];
     int rc = unreg_begin(rt, type, id, name, cb, data, &c, n);
     if (rc)
         return rc;
-    dapr__actor_reminder_delete(rt, &c->pool, n[0], n[1], n[2], done, c);
+    dapr__actor_reminder_delete(rt, &c->pool, n[0], n[1], n[2], dapr__pcall_done, c);
     return 0;
 }

@@ -16,19 +16,14 @@
  * Calling an app
  * ------------------------------------------------------------------- */
 
-typedef struct icall {
-    dapr__pool_t pool;
-    dapr_invoke_cb cb;
-    void *data;
-} icall_t;
-
 static void invoked(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, void *ud)
 {
-    icall_t *c = ud;
+    dapr__pcall_t *c = ud;
+    dapr_invoke_cb cb = (dapr_invoke_cb)c->cb;
     if (err || !r) {
         dapr_error_t e;
         dapr__public_error(err, &e);
-        c->cb(&e, NULL, c->data);
+        cb(&e, NULL, c->data);
     } else {
         dapr_invoke_response_t resp = {.status = r->http_status,
                                        .content_type = r->content_type,
@@ -36,10 +31,9 @@ static void invoked(const dapr__apierr_t *err, const dapr__invoke_resp_t *r, voi
                                        .n_headers = r->n_headers,
                                        .body = r->body ? r->body : (const uint8_t *)"",
                                        .body_len = r->body_len};
-        c->cb(NULL, &resp, c->data);
+        cb(NULL, &resp, c->data);
     }
-    dapr__pool_destroy(&c->pool);
-    dapr__free(c);
+    dapr__pcall_free(c);
 }
 
 int dapr_invoke(dapr_runtime_t *rt, const char *app_id, const dapr_invoke_request_t *req,
@@ -51,12 +45,9 @@ int dapr_invoke(dapr_runtime_t *rt, const char *app_id, const dapr_invoke_reques
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    icall_t *c = dapr__calloc(1, sizeof(*c));
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
-    dapr__pool_init(&c->pool, 1024);
-    c->cb = cb;
-    c->data = data;
     const char *m = req->method;
     while (*m == '/')
         m++;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/alloc.h"
 #include "runtime/runtime_int.h"
 
 int dapr__public_ready(const dapr_runtime_t *rt)
@@ -81,4 +82,35 @@ void dapr__public_error(const dapr__apierr_t *e, dapr_error_t *out)
     const dapr__errdef_t *d = dapr__errdef(e->id);
     *out = (dapr_error_t){dapr__public_code(e), e->message ? e->message : "",
                           d ? d->code : NULL};
+}
+
+dapr__pcall_t *dapr__pcall_new(void *cb, void *data)
+{
+    dapr__pcall_t *c = dapr__calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    dapr__pool_init(&c->pool, 1024);
+    c->cb = cb;
+    c->data = data;
+    return c;
+}
+
+void dapr__pcall_free(dapr__pcall_t *c)
+{
+    dapr__pool_destroy(&c->pool);
+    dapr__free(c);
+}
+
+void dapr__pcall_done(dapr__apierr_t *err, void *ud)
+{
+    dapr__pcall_t *c = ud;
+    dapr_done_cb cb = (dapr_done_cb)c->cb;
+    if (err) {
+        dapr_error_t e;
+        dapr__public_error(err, &e);
+        cb(&e, c->data);
+    } else {
+        cb(NULL, c->data);
+    }
+    dapr__pcall_free(c);
 }

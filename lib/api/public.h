@@ -6,8 +6,25 @@
 #define DAPR_API_PUBLIC_H
 
 #include "core/errors.h"
+#include "core/pool.h"
 #include "dapr/common.h"
 #include "dapr/runtime.h"
+
+/* One public call in flight: its own pool (the request's scratch memory),
+ * the caller's callback (cast back by the completion) and data. */
+typedef struct dapr__pcall {
+    dapr__pool_t pool;
+    void *cb;
+    void *data;
+} dapr__pcall_t;
+
+/* NULL when out of memory. */
+dapr__pcall_t *dapr__pcall_new(void *cb, void *data);
+void dapr__pcall_free(dapr__pcall_t *c);
+/* The API completion of a call whose callback is a dapr_done_cb (or the
+ * identical dapr_state_done_cb): hands err over (NULL on success), then
+ * frees the call. ud is the dapr__pcall_t. */
+void dapr__pcall_done(dapr__apierr_t *err, void *ud);
 
 /* 0, DAPR_EINVAL (rt NULL) or DAPR_ESTATE (the runtime is not running). */
 int dapr__public_ready(const dapr_runtime_t *rt);

@@ -20,25 +20,6 @@
  * Publish
  * ------------------------------------------------------------------- */
 
-typedef struct pcall {
-    dapr__pool_t pool;
-    dapr_done_cb cb;
-    void *data;
-} pcall_t;
-
-static void published(dapr__apierr_t *err, void *ud)
-{
-    pcall_t *c = ud;
-    if (err) {
-        dapr_error_t e;
-        dapr__public_error(err, &e);
-        c->cb(&e, c->data);
-    } else {
-        c->cb(NULL, c->data);
-    }
-    dapr__pool_destroy(&c->pool);
-    dapr__free(c);
-}
 
 int dapr_publish(dapr_runtime_t *rt, const dapr_publish_request_t *req, dapr_done_cb cb,
                  void *data)
@@ -48,12 +29,9 @@ int dapr_publish(dapr_runtime_t *rt, const dapr_publish_request_t *req, dapr_don
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    pcall_t *c = dapr__calloc(1, sizeof(*c));
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
-    dapr__pool_init(&c->pool, 1024);
-    c->cb = cb;
-    c->data = data;
     /* NULL names reach the API's own checks (ERR_PUBSUB_EMPTY, ...) */
     dapr__pubsub_pub_req_t q = {.pubsub = req->pubsub ? req->pubsub : "",
                                 .topic = req->topic ? req->topic : "",
@@ -61,7 +39,7 @@ int dapr_publish(dapr_runtime_t *rt, const dapr_publish_request_t *req, dapr_don
                                 .len = req->len,
                                 .content_type = req->content_type,
                                 .md = {req->metadata, req->n_metadata}};
-    dapr__pubsub_publish(rt, &c->pool, &q, published, c);
+    dapr__pubsub_publish(rt, &c->pool, &q, dapr__pcall_done, c);
     return 0;
 }
 

@@ -7,34 +7,12 @@
 #include "core/alloc.h"
 #include "public.h"
 
-typedef struct scall {
-    dapr__pool_t pool;
-    void *cb;
-    void *data;
-} scall_t;
-
-static scall_t *scall_new(void *cb, void *data)
-{
-    scall_t *c = dapr__calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    dapr__pool_init(&c->pool, 1024);
-    c->cb = cb;
-    c->data = data;
-    return c;
-}
-
-static void scall_free(scall_t *c)
-{
-    dapr__pool_destroy(&c->pool);
-    dapr__free(c);
-}
 
 /* --- get --- */
 
 static void got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
 {
-    scall_t *c = ud;
+    dapr__pcall_t *c = ud;
     dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
     if (err) {
         dapr_error_t e;
@@ -44,7 +22,7 @@ static void got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
         dapr_state_value_t none = {.found = false};
         cb(NULL, val ? val : &none, c->data);
     }
-    scall_free(c);
+    dapr__pcall_free(c);
 }
 
 int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t *key,
@@ -55,7 +33,7 @@ int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    scall_t *c = scall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     dapr__state_get(rt, &c->pool, store, key, got, c);
@@ -64,19 +42,6 @@ int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t
 
 /* --- save, delete, transaction: completions without a value --- */
 
-static void done(dapr__apierr_t *err, void *ud)
-{
-    scall_t *c = ud;
-    dapr_state_done_cb cb = (dapr_state_done_cb)c->cb;
-    if (err) {
-        dapr_error_t e;
-        dapr__public_error(err, &e);
-        cb(&e, c->data);
-    } else {
-        cb(NULL, c->data);
-    }
-    scall_free(c);
-}
 
 int dapr_state_save(dapr_runtime_t *rt, const char *store, const dapr_state_item_t *items,
                     size_t n, dapr_state_done_cb cb, void *data)
@@ -89,10 +54,10 @@ int dapr_state_save(dapr_runtime_t *rt, const char *store, const dapr_state_item
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    scall_t *c = scall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
-    dapr__state_save(rt, &c->pool, store, items, n, (dapr__md_t){NULL, 0}, done, c);
+    dapr__state_save(rt, &c->pool, store, items, n, (dapr__md_t){NULL, 0}, dapr__pcall_done, c);
     return 0;
 }
 
@@ -104,10 +69,10 @@ int dapr_state_delete(dapr_runtime_t *rt, const char *store, const dapr_state_ke
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    scall_t *c = scall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
-    dapr__state_delete(rt, &c->pool, store, key, done, c);
+    dapr__state_delete(rt, &c->pool, store, key, dapr__pcall_done, c);
     return 0;
 }
 
@@ -124,11 +89,11 @@ int dapr_state_transact(dapr_runtime_t *rt, const char *store, const dapr_state_
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    scall_t *c = scall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     dapr__state_transact(rt, &c->pool, store, ops, n, NULL, (dapr__md_t){metadata, n_metadata},
-                         done, c);
+                         dapr__pcall_done, c);
     return 0;
 }
 
@@ -137,20 +102,20 @@ int dapr_state_transact(dapr_runtime_t *rt, const char *store, const dapr_state_
 static void bulk_got(dapr__apierr_t *err, const dapr__state_bulk_item_t *items, size_t n,
                      void *ud)
 {
-    scall_t *c = ud;
+    dapr__pcall_t *c = ud;
     dapr_state_bulk_cb cb = (dapr_state_bulk_cb)c->cb;
     if (err) {
         dapr_error_t e;
         dapr__public_error(err, &e);
         cb(&e, NULL, 0, c->data);
-        scall_free(c);
+        dapr__pcall_free(c);
         return;
     }
     dapr_state_bulk_value_t *v = dapr__pool_calloc(&c->pool, (n ? n : 1) * sizeof(*v));
     if (!v) {
         dapr_error_t e = {DAPR_ENOMEM, dapr_strerror(DAPR_ENOMEM), "ERR_STATE_BULK_GET"};
         cb(&e, NULL, 0, c->data);
-        scall_free(c);
+        dapr__pcall_free(c);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -160,7 +125,7 @@ static void bulk_got(dapr__apierr_t *err, const dapr__state_bulk_item_t *items, 
                                          .metadata = items[i].metadata,
                                          .n_metadata = items[i].n_metadata};
     cb(NULL, v, n, c->data);
-    scall_free(c);
+    dapr__pcall_free(c);
 }
 
 int dapr_state_get_bulk(dapr_runtime_t *rt, const char *store, const char *const *keys, size_t n,
@@ -175,7 +140,7 @@ int dapr_state_get_bulk(dapr_runtime_t *rt, const char *store, const char *const
     int rc = dapr__public_ready(rt);
     if (rc)
         return rc;
-    scall_t *c = scall_new((void *)cb, data);
+    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
     dapr__state_bulk_get(rt, &c->pool, store, keys, n, parallelism,

@@ -39,6 +39,7 @@ function startPeer(httpPort, grpcPort, redisPort) {
 
 describe("an embedded runtime with the official SDK", () => {
   let redis, peer, daprd, server, httpPort, grpcPort;
+  const shipments = []; // what the SDK app's subscription received
   before(async () => {
     redis = await startRedis();
     httpPort = await freePort();
@@ -46,7 +47,9 @@ describe("an embedded runtime with the official SDK", () => {
     peer = startPeer(httpPort, grpcPort, redis.port);
     await peer.ready();
     const appPort = await freePort();
-    daprd = await startDaprd({ appId: SDK, components: [], args: ["--app-port", String(appPort)] });
+    daprd = await startDaprd({ appId: SDK, args: ["--app-port", String(appPort)],
+      components: [{ name: "pubsub", type: "pubsub.redis",
+        metadata: { redisHost: `127.0.0.1:${redis.port}` } }] });
     server = new DaprServer({
       serverHost: "127.0.0.1", serverPort: String(appPort),
       communicationProtocol: CommunicationProtocolEnum.HTTP,
@@ -56,6 +59,7 @@ describe("an embedded runtime with the official SDK", () => {
     });
     await server.invoker.listen("ping", async (req) => ({ pong: true, got: req.body }),
       { method: HttpMethod.POST });
+    await server.pubsub.subscribe("pubsub", "shipments", async (data) => { shipments.push(data); });
     await server.start();
   });
   after(async () => {
@@ -99,6 +103,28 @@ describe("an embedded runtime with the official SDK", () => {
       }
     });
   }
+
+  it("the embedded program publishes through Redis to a DaprServer app's subscription", async () => {
+    const c = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(httpPort),
+      logger: { level: 0 }, communicationProtocol: CommunicationProtocolEnum.HTTP });
+    try {
+      await waitFor("the SDK app's subscription", async () => {
+        const m = await (await fetch(`http://127.0.0.1:${daprd.httpPort}/v1.0/metadata`)).json();
+        return (m.subscriptions || []).some((s) => s.topic === "shipments");
+      }, 15000);
+      // the consumer group may be created just after the subscription is listed: publish
+      // again until one arrives (duplicates are fine)
+      await waitFor("delivery to the SDK app", async () => {
+        const r = await c.invoker.invoke(EMB, "publish/shipments", HttpMethod.POST, { box: 7 });
+        assert.deepEqual(r, { published: true });
+        for (let i = 0; i < 10 && !shipments.some((d) => d && d.box === 7); i++)
+          await new Promise((res) => setTimeout(res, 100));
+        return shipments.some((d) => d && d.box === 7);
+      }, 15000);
+    } finally {
+      await c.stop();
+    }
+  });
 
   it("the embedded program invokes a DaprServer app through its daprd", async () => {
     const c = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(httpPort),

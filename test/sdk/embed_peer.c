@@ -110,6 +110,33 @@ static void h_call(dapr_invocation_t *inv, const dapr_invoke_request_t *req, con
         reply(inv, 500, "{\"error\":\"dapr_invoke refused\"}");
 }
 
+static void published(const dapr_error_t *err, void *data)
+{
+    dapr_invocation_t *inv = data;
+    if (!err) {
+        reply(inv, 200, "{\"published\":true}");
+        return;
+    }
+    char *m = json_str((const uint8_t *)err->message, strlen(err->message));
+    char *out = m ? malloc(strlen(m) + 32) : NULL;
+    if (out)
+        sprintf(out, "{\"error\":%s}", m);
+    reply(inv, 500, out ? out : "{\"error\":\"out of memory\"}");
+    free(m);
+    free(out);
+}
+
+/* "publish/<topic>": the request body goes out on pubsub.redis "pubsub" */
+static void h_publish(dapr_invocation_t *inv, const dapr_invoke_request_t *req,
+                      const char *caller, void *data)
+{
+    dapr_publish_request_t p = {.pubsub = "pubsub", .topic = req->method + strlen("publish/"),
+                                .data = req->body, .len = req->body_len,
+                                .content_type = "application/json"};
+    if (dapr_publish(rt, &p, published, inv))
+        reply(inv, 500, "{\"error\":\"dapr_publish refused\"}");
+}
+
 static dapr_delivery_status_t on_order(const dapr_message_t *m, void *data)
 {
     char *s = json_str(m->data, m->len);
@@ -165,6 +192,7 @@ int main(int argc, char **argv)
     rc = rc ? rc : dapr_invoke_register(rt, "hello", h_hello, NULL);
     rc = rc ? rc : dapr_invoke_register(rt, "received", h_received, NULL);
     rc = rc ? rc : dapr_invoke_register(rt, "call/", h_call, NULL);
+    rc = rc ? rc : dapr_invoke_register(rt, "publish/", h_publish, NULL);
     dapr_subscription_t sub = {.pubsub = "pubsub", .topic = "orders", .default_route = "orders"};
     rc = rc ? rc : dapr_subscribe(rt, &sub, on_order, NULL, NULL);
     if (rc) {
