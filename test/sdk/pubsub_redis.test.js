@@ -64,11 +64,17 @@ describe("pubsub.redis with an HTTP app", () => {
       redisPubsub("slowtick", redis.port, { processingTimeout: "1s", redeliverInterval: "4s",
         queueDepth: "10", concurrency: "5" })] });
     await sc.start();
+    // published before the app subscribes: the consumer group created later
+    // starts at the beginning of the stream, as Dapr's does
+    const early = await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/publish/${PS}/early`, {
+      method: "POST", body: JSON.stringify({ early: 1 }), headers: { "content-type": "application/json" } });
+    assert.equal(early.status, 204);
     server = new DaprServer({ serverHost: "127.0.0.1", serverPort: String(appPort),
       communicationProtocol: CommunicationProtocolEnum.HTTP,
       clientOptions: { daprHost: "127.0.0.1", daprPort: String(sc.httpPort) },
       logger: { level: 0 } });
     await server.pubsub.subscribe(PS, "orders", rec("orders", DaprPubSubStatusEnum.SUCCESS));
+    await server.pubsub.subscribe(PS, "early", rec("early", DaprPubSubStatusEnum.SUCCESS));
     await server.pubsub.subscribe(PS, "hold", held("hold"));
     await server.pubsub.subscribe(PS, "drop", rec("drop", DaprPubSubStatusEnum.DROP));
     await server.pubsub.subscribe(PS, "crash", held("crash"));
@@ -96,7 +102,13 @@ describe("pubsub.redis with an HTTP app", () => {
     const m = await (await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/metadata`)).json();
     assert.equal(m.components.find((c) => c.name === PS).type, "pubsub.redis");
     const topics = m.subscriptions.map((s) => s.topic).sort();
-    assert.deepEqual(topics, ["ce", "crash", "drop", "hold", "orders", "outage", "resume", "sweep"]);
+    assert.deepEqual(topics, ["ce", "crash", "drop", "early", "hold", "orders", "outage", "resume",
+      "sweep"]);
+  });
+
+  it("delivers what was published before the app subscribed (group created at 0)", async () => {
+    await waitFor("the early message", async () => (got.early || []).some((x) => x.data.early === 1),
+      15000);
   });
 
   for (const proto of ["HTTP", "GRPC"]) {

@@ -270,12 +270,15 @@ static void on_group(const redisReply *r, int status, const char *err, void *dat
     sub_unref(b);
 }
 
-/* XGROUP CREATE <topic> <group> $ MKSTREAM; BUSYGROUP (exists) is fine. */
+/* XGROUP CREATE <topic> <group> 0 MKSTREAM; BUSYGROUP (exists) is fine. A
+ * new group starts at the beginning of the stream, as Dapr's component
+ * creates it: a consumer group that subscribes late still gets what was
+ * published before (and kept: maxLenApprox, streamTTL). */
 static void create_group(psr_sub_t *b, dapr__redis_conn_t *conn)
 {
     if (!conn)
         return;
-    const char *argv[6] = {"XGROUP", "CREATE", b->topic, b->group, "$", "MKSTREAM"};
+    const char *argv[6] = {"XGROUP", "CREATE", b->topic, b->group, "0", "MKSTREAM"};
     if (!dapr__redis_cmd(conn, on_group, b, 6, argv, NULL))
         sub_ref(b);
 }
