@@ -116,21 +116,6 @@ int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, cons
     return 0;
 }
 
-static void state_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
-{
-    dapr__pcall_t *c = ud;
-    dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
-    if (err) {
-        dapr_error_t e;
-        dapr__public_error(err, &e);
-        cb(&e, NULL, c->data);
-    } else {
-        dapr_state_value_t none = {.found = false};
-        cb(NULL, val ? val : &none, c->data);
-    }
-    dapr__pcall_free(c);
-}
-
 int dapr_actor_state_get(dapr_runtime_t *rt, const char *type, const char *id, const char *key,
                          dapr_state_get_cb cb, void *data)
 {
@@ -148,7 +133,7 @@ int dapr_actor_state_get(dapr_runtime_t *rt, const char *type, const char *id, c
         dapr__pcall_free(c);
         return DAPR_ENOMEM;
     }
-    dapr__actor_state_get(rt, &c->pool, t, i, k, state_got, c);
+    dapr__actor_state_get(rt, &c->pool, t, i, k, dapr__pcall_got, c);
     return 0;
 }
 

@@ -114,3 +114,18 @@ void dapr__pcall_done(dapr__apierr_t *err, void *ud)
     }
     dapr__pcall_free(c);
 }
+
+void dapr__pcall_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
+{
+    dapr__pcall_t *c = ud;
+    dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
+    if (err) {
+        dapr_error_t e;
+        dapr__public_error(err, &e);
+        cb(&e, NULL, c->data);
+    } else {
+        dapr_state_value_t none = {.found = false};
+        cb(NULL, val ? val : &none, c->data);
+    }
+    dapr__pcall_free(c);
+}

@@ -9,6 +9,7 @@
 #include "core/pool.h"
 #include "dapr/common.h"
 #include "dapr/runtime.h"
+#include "dapr/state.h"
 
 /* One public call in flight: its own pool (the request's scratch memory),
  * the caller's callback (cast back by the completion) and data. */
@@ -25,6 +26,8 @@ void dapr__pcall_free(dapr__pcall_t *c);
  * identical dapr_state_done_cb): hands err over (NULL on success), then
  * frees the call. ud is the dapr__pcall_t. */
 void dapr__pcall_done(dapr__apierr_t *err, void *ud);
+/* The same for a dapr_state_get_cb: a value (found or not) or the error. */
+void dapr__pcall_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud);
 
 /* 0, DAPR_EINVAL (rt NULL) or DAPR_ESTATE (the runtime is not running). */
 int dapr__public_ready(const dapr_runtime_t *rt);

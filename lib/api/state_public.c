@@ -7,23 +7,7 @@
 #include "core/alloc.h"
 #include "public.h"
 
-
 /* --- get --- */
-
-static void got(dapr__apierr_t *err, const dapr_state_value_t *val, void *ud)
-{
-    dapr__pcall_t *c = ud;
-    dapr_state_get_cb cb = (dapr_state_get_cb)c->cb;
-    if (err) {
-        dapr_error_t e;
-        dapr__public_error(err, &e);
-        cb(&e, NULL, c->data);
-    } else {
-        dapr_state_value_t none = {.found = false};
-        cb(NULL, val ? val : &none, c->data);
-    }
-    dapr__pcall_free(c);
-}
 
 int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t *key,
                    dapr_state_get_cb cb, void *data)
@@ -36,7 +20,7 @@ int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t
     dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
     if (!c)
         return DAPR_ENOMEM;
-    dapr__state_get(rt, &c->pool, store, key, got, c);
+    dapr__state_get(rt, &c->pool, store, key, dapr__pcall_got, c);
     return 0;
 }
 
