@@ -39,7 +39,6 @@
 
 typedef Dapr__Proto__Internals__V1__InternalInvokeRequest ireq_t;
 typedef Dapr__Proto__Internals__V1__InternalInvokeResponse iresp_t;
-typedef Dapr__Proto__Internals__V1__ListStringValue lsv_t;
 typedef Dapr__Proto__Internals__V1__InternalInvokeRequest__MetadataEntry ireq_md_t;
 
 static dapr__errid_t errid_named(const char *code, size_t len)
@@ -241,37 +240,18 @@ static const dapr__grpc_ccall_cbs_t r_cbs = {.on_message = r_message, .on_close 
 static ireq_md_t **metadata(acall_t *c, size_t *n_out)
 {
     const dapr__actor_call_t *q = &c->call;
-    dapr__pool_t *p = c->pool;
-    size_t nh = q->n_headers + 1, n = 0;
-    ireq_md_t *es = dapr__pool_alloc(p, nh * sizeof(*es));
-    ireq_md_t **ep = dapr__pool_alloc(p, nh * sizeof(*ep));
-    lsv_t *lv = dapr__pool_alloc(p, nh * sizeof(*lv));
-    char **vals = dapr__pool_alloc(p, nh * sizeof(*vals));
-    if (!es || !ep || !lv || !vals)
+    dapr__remote_md_t md;
+    if (dapr__remote_md_init(&md, c->pool, q->n_headers + 1))
         return NULL;
-    for (size_t i = 0; i < nh; i++) {
-        const char *k, *v;
-        if (i == q->n_headers) {
-            k = "dapr-caller-app-id";
-            v = c->a->rt->opt.app_id ? c->a->rt->opt.app_id : "";
-        } else {
-            k = q->headers[i].key;
-            v = q->headers[i].value ? q->headers[i].value : "";
-            if (!dapr__invoke_header_passed(k) && dapr__strcasecmp(k, "Dapr-Reentrancy-Id"))
-                continue;
-        }
-        dapr__proto__internals__v1__internal_invoke_request__metadata_entry__init(&es[n]);
-        dapr__proto__internals__v1__list_string_value__init(&lv[n]);
-        vals[n] = (char *)v;
-        lv[n].values = &vals[n];
-        lv[n].n_values = 1;
-        es[n].key = (char *)k;
-        es[n].value = &lv[n];
-        ep[n] = &es[n];
-        n++;
+    for (size_t i = 0; i < q->n_headers; i++) {
+        const char *k = q->headers[i].key;
+        if (dapr__invoke_header_passed(k) || !dapr__strcasecmp(k, "Dapr-Reentrancy-Id"))
+            dapr__remote_md_add(&md, k, q->headers[i].value ? q->headers[i].value : "");
     }
-    *n_out = n;
-    return ep;
+    dapr__remote_md_add(&md, "dapr-caller-app-id",
+                        c->a->rt->opt.app_id ? c->a->rt->opt.app_id : "");
+    *n_out = md.n;
+    return md.ep;
 }
 
 static void send_remote(acall_t *c)

@@ -1059,15 +1059,12 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
     dapr__pool_t *p = c->pool;
     /* metadata: the caller's headers (filtered), grouped by key as given */
     bool stream = q->body_stream || q->stream_resp_ok;
-    size_t nh = q->n_headers + 3, n = 0;
+    size_t nh = q->n_headers + 3;
     char lenbuf[24];
     snprintf(lenbuf, sizeof(lenbuf), "%lld",
              (long long)(q->body_stream ? q->body_stream->length : (int64_t)q->body_len));
-    ireq_md_t *es = dapr__pool_alloc(p, nh * sizeof(*es));
-    ireq_md_t **ep = dapr__pool_alloc(p, nh * sizeof(*ep));
-    lsv_t *lv = dapr__pool_alloc(p, nh * sizeof(*lv));
-    char **vals = dapr__pool_alloc(p, nh * sizeof(*vals));
-    if (!es || !ep || !lv || !vals) {
+    dapr__remote_md_t md;
+    if (dapr__remote_md_init(&md, p, nh)) {
         rfail(c, "%s%s", "out of memory", "");
         return;
     }
@@ -1090,23 +1087,15 @@ static void resolved(const dapr_error_t *err, const char *address, void *data)
             k = "dapr-callee-app-id";
             v = q->app_id;
         }
-        dapr__proto__internals__v1__internal_invoke_request__metadata_entry__init(&es[n]);
-        dapr__proto__internals__v1__list_string_value__init(&lv[n]);
-        vals[n] = (char *)v;
-        lv[n].values = &vals[n];
-        lv[n].n_values = 1;
-        es[n].key = (char *)k;
-        es[n].value = &lv[n];
-        ep[n] = &es[n];
-        n++;
+        dapr__remote_md_add(&md, k, v);
     }
     ireq_t ir = DAPR__PROTO__INTERNALS__V1__INTERNAL_INVOKE_REQUEST__INIT;
     Dapr__Proto__Common__V1__InvokeRequest m = DAPR__PROTO__COMMON__V1__INVOKE_REQUEST__INIT;
     Dapr__Proto__Common__V1__HTTPExtension ext = DAPR__PROTO__COMMON__V1__HTTPEXTENSION__INIT;
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
     ir.ver = DAPR__PROTO__INTERNALS__V1__APIVERSION__V1;
-    ir.metadata = ep;
-    ir.n_metadata = n;
+    ir.metadata = md.ep;
+    ir.n_metadata = md.n;
     m.method = (char *)q->method;
     if (!stream) {
         any.value.data = (uint8_t *)q->body;
@@ -1259,6 +1248,30 @@ void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__rem
  * For the actor runtime's CallActor client (actors_remote.c): the shared
  * channel pool and the InternalInvokeResponse codec above
  * ------------------------------------------------------------------- */
+
+int dapr__remote_md_init(dapr__remote_md_t *m, dapr__pool_t *pool, size_t cap)
+{
+    cap = cap ? cap : 1;
+    m->es = dapr__pool_alloc(pool, cap * sizeof(*m->es));
+    m->ep = dapr__pool_alloc(pool, cap * sizeof(*m->ep));
+    m->lv = dapr__pool_alloc(pool, cap * sizeof(*m->lv));
+    m->vals = dapr__pool_alloc(pool, cap * sizeof(*m->vals));
+    m->n = 0;
+    return m->es && m->ep && m->lv && m->vals ? 0 : DAPR_ENOMEM;
+}
+
+void dapr__remote_md_add(dapr__remote_md_t *m, const char *key, const char *value)
+{
+    size_t n = m->n++;
+    dapr__proto__internals__v1__internal_invoke_request__metadata_entry__init(&m->es[n]);
+    dapr__proto__internals__v1__list_string_value__init(&m->lv[n]);
+    m->vals[n] = (char *)value;
+    m->lv[n].values = &m->vals[n];
+    m->lv[n].n_values = 1;
+    m->es[n].key = (char *)key;
+    m->es[n].value = &m->lv[n];
+    m->ep[n] = &m->es[n];
+}
 
 dapr__grpc_channel_t *dapr__remote_channel(dapr__remote_t *r, const char *addr)
 {

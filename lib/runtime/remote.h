@@ -47,6 +47,20 @@ void dapr__remote_proxy_channel(dapr__remote_t *r, const char *app_id, dapr__rem
  * pool; a response decoded with strings borrowed from ir, headers in pool). */
 struct Dapr__Proto__Internals__V1__InternalInvokeResponse;
 struct dapr__grpc_channel *dapr__remote_channel(dapr__remote_t *r, const char *addr);
+/* InternalInvokeRequest metadata built in a pool, one value per key (CallLocal
+ * and CallActor): init with room for cap entries (0 or DAPR_ENOMEM), add
+ * borrowed strings (kept until the request is packed), then ep/n are the
+ * request's metadata and n_metadata. */
+struct Dapr__Proto__Internals__V1__InternalInvokeRequest__MetadataEntry;
+struct Dapr__Proto__Internals__V1__ListStringValue;
+typedef struct dapr__remote_md {
+    struct Dapr__Proto__Internals__V1__InternalInvokeRequest__MetadataEntry *es, **ep;
+    struct Dapr__Proto__Internals__V1__ListStringValue *lv;
+    char **vals;
+    size_t n;
+} dapr__remote_md_t;
+int dapr__remote_md_init(dapr__remote_md_t *m, dapr__pool_t *pool, size_t cap);
+void dapr__remote_md_add(dapr__remote_md_t *m, const char *key, const char *value);
 uint8_t *dapr__remote_pack_response(dapr__pool_t *pool, const dapr__invoke_resp_t *resp,
                                     size_t *len);
 void dapr__remote_response_of(dapr__pool_t *pool,
