@@ -94,12 +94,10 @@ int dapr_actor_invoke(dapr_runtime_t *rt, const char *type, const char *id, cons
 {
     if (!rt || !type || !id || !method || !cb || (!body && body_len))
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     /* the call may wait for placement's table: it keeps its own copies */
     bool oom = false;
     uint8_t *b = dapr__pool_alloc(&c->pool, body_len + 1);
@@ -121,12 +119,10 @@ int dapr_actor_state_get(dapr_runtime_t *rt, const char *type, const char *id, c
 {
     if (!rt || !type || !id || !key || !cb)
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     bool oom = false;
     const char *t = cp(c, type, &oom), *i = cp(c, id, &oom), *k = cp(c, key, &oom);
     if (oom) {
@@ -196,12 +192,10 @@ static int sched_begin(dapr_runtime_t *rt, const dapr_actor_schedule_t *s, dapr_
 {
     if (!rt || !s || !s->type || !s->id || !s->name || !cb)
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     if (sched_copy(c, s, req)) {
         dapr__pcall_free(c);
         return DAPR_ENOMEM;
@@ -239,12 +233,10 @@ static int unreg_begin(dapr_runtime_t *rt, const char *type, const char *id, con
 {
     if (!rt || !type || !id || !name || !cb)
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     bool oom = false;
     names[0] = cp(c, type, &oom);
     names[1] = cp(c, id, &oom);

@@ -42,12 +42,10 @@ int dapr_invoke(dapr_runtime_t *rt, const char *app_id, const dapr_invoke_reques
     if (!rt || !app_id || !req || !req->method || !cb || (!req->body && req->body_len) ||
         (!req->headers && req->n_headers))
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     const char *m = req->method;
     while (*m == '/')
         m++;

@@ -129,3 +129,11 @@ void dapr__pcall_got(dapr__apierr_t *err, const dapr_state_value_t *val, void *u
     }
     dapr__pcall_free(c);
 }
+
+int dapr__pcall_begin(dapr_runtime_t *rt, void *cb, void *data, dapr__pcall_t **out)
+{
+    int rc = dapr__public_ready(rt);
+    if (rc)
+        return rc;
+    return (*out = dapr__pcall_new(cb, data)) ? 0 : DAPR_ENOMEM;
+}

@@ -22,6 +22,9 @@ typedef struct dapr__pcall {
 /* NULL when out of memory. */
 dapr__pcall_t *dapr__pcall_new(void *cb, void *data);
 void dapr__pcall_free(dapr__pcall_t *c);
+/* The start of every public async call: dapr__public_ready, then a call
+ * record in *out. 0, DAPR_EINVAL, DAPR_ESTATE or DAPR_ENOMEM. */
+int dapr__pcall_begin(dapr_runtime_t *rt, void *cb, void *data, dapr__pcall_t **out);
 /* The API completion of a call whose callback is a dapr_done_cb (or the
  * identical dapr_state_done_cb): hands err over (NULL on success), then
  * frees the call. ud is the dapr__pcall_t. */

@@ -26,12 +26,10 @@ int dapr_publish(dapr_runtime_t *rt, const dapr_publish_request_t *req, dapr_don
 {
     if (!rt || !req || !cb || (!req->data && req->len) || (!req->metadata && req->n_metadata))
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     /* NULL names reach the API's own checks (ERR_PUBSUB_EMPTY, ...) */
     dapr__pubsub_pub_req_t q = {.pubsub = req->pubsub ? req->pubsub : "",
                                 .topic = req->topic ? req->topic : "",

@@ -14,12 +14,10 @@ int dapr_state_get(dapr_runtime_t *rt, const char *store, const dapr_state_key_t
 {
     if (!rt || !store || !key || !key->key || !cb)
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     dapr__state_get(rt, &c->pool, store, key, dapr__pcall_got, c);
     return 0;
 }
@@ -35,12 +33,10 @@ int dapr_state_save(dapr_runtime_t *rt, const char *store, const dapr_state_item
     for (size_t i = 0; i < n; i++)
         if (!items[i].key || (!items[i].value && items[i].value_len))
             return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     dapr__state_save(rt, &c->pool, store, items, n, (dapr__md_t){NULL, 0}, dapr__pcall_done, c);
     return 0;
 }
@@ -50,12 +46,10 @@ int dapr_state_delete(dapr_runtime_t *rt, const char *store, const dapr_state_ke
 {
     if (!rt || !store || !key || !key->key || !cb)
         return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     dapr__state_delete(rt, &c->pool, store, key, dapr__pcall_done, c);
     return 0;
 }
@@ -70,12 +64,10 @@ int dapr_state_transact(dapr_runtime_t *rt, const char *store, const dapr_state_
         if (!ops[i].item.key ||
             (ops[i].kind != DAPR_STATE_OP_UPSERT && ops[i].kind != DAPR_STATE_OP_DELETE))
             return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     dapr__state_transact(rt, &c->pool, store, ops, n, NULL, (dapr__md_t){metadata, n_metadata},
                          dapr__pcall_done, c);
     return 0;
@@ -121,12 +113,10 @@ int dapr_state_get_bulk(dapr_runtime_t *rt, const char *store, const char *const
     for (size_t i = 0; i < n; i++)
         if (!keys[i])
             return DAPR_EINVAL;
-    int rc = dapr__public_ready(rt);
+    dapr__pcall_t *c;
+    int rc = dapr__pcall_begin(rt, (void *)cb, data, &c);
     if (rc)
         return rc;
-    dapr__pcall_t *c = dapr__pcall_new((void *)cb, data);
-    if (!c)
-        return DAPR_ENOMEM;
     dapr__state_bulk_get(rt, &c->pool, store, keys, n, parallelism,
                          (dapr__md_t){metadata, n_metadata}, bulk_got, c);
     return 0;
